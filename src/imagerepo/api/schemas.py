@@ -1,0 +1,94 @@
+"""The JSON shapes the API reads and writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from imagerepo.models import Image, User
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    is_admin: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id, username=user.username, is_admin=user.is_admin, created_at=user.created_at
+        )
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    is_admin: bool = False
+
+
+class ImageOut(BaseModel):
+    id: str
+    owner: str
+    title: str
+    filename: str
+    description: str
+    visibility: Literal["public", "private"]
+    sha256: str
+    size: int
+    media_type: str
+    width: int
+    height: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, image: Image) -> ImageOut:
+        return cls(
+            id=image.id,
+            owner=image.owner,
+            title=image.title,
+            filename=image.filename,
+            description=image.description,
+            visibility=image.visibility.value,
+            sha256=image.sha256,
+            size=image.size,
+            media_type=image.media_type,
+            width=image.width,
+            height=image.height,
+            created_at=image.created_at,
+        )
+
+
+class ImagePage(BaseModel):
+    items: list[ImageOut]
+    next_cursor: str | None
+
+
+class ImagePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(None, max_length=10_000)
+    visibility: Literal["public", "private"] | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"

@@ -1,0 +1,1 @@
+"""The cache in front of SQL, behind the `Cache` protocol (in-process now, Redis later)."""

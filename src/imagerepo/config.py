@@ -1,0 +1,105 @@
+"""Server settings, read from `IMAGEREPO_*` environment variables and validated once.
+
+Settings are built by whoever starts the server (the CLI, `server/server.py`, a test) and passed to
+`create_app`; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
+
+
+class Settings(BaseSettings):
+    """Every server setting; the README's configuration table is checked against this class."""
+
+    model_config = SettingsConfigDict(env_prefix="IMAGEREPO_", extra="ignore")
+
+    host: str = Field(DEFAULT_HOST, description="Address the server binds to.")
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="TCP port the server listens on.")
+    data_dir: Path = Field(Path("data"), description="Folder for blobs, the SQLite file and keys.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL; default `sqlite+aiosqlite:///<data_dir>/imagerepo.db`.",
+    )
+    environment: Literal["development", "production"] = Field(
+        "development", description="`production` refuses to start without an explicit secret key."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs tokens; default: generated once into `<data_dir>/secret_key`.",
+    )
+    token_ttl_seconds: int = Field(3600, gt=0, description="Lifetime of an access token.")
+    root_password: SecretStr | None = Field(
+        None, description="Password of the `root` user made on first start; generated if unset."
+    )
+    max_upload_bytes: int = Field(
+        200 * 1024 * 1024, gt=0, description="Largest upload accepted (bytes); larger gets 413."
+    )
+    max_image_pixels: int = Field(
+        150_000_000, gt=0, description="Largest width x height accepted; larger gets 422."
+    )
+    cache_size: int = Field(
+        10_000, ge=0, description="Entries in the metadata cache (0 turns it off)."
+    )
+    cache_ttl_seconds: float = Field(60.0, ge=0, description="Lifetime of a cache entry.")
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations.")
+    argon2_memory_kib: int = Field(
+        65536, ge=19456, description="argon2id memory in KiB (min 19 MiB)."
+    )
+    worker_threads: int = Field(
+        0, ge=0, description="Threads for decoding and hashing; 0 means one per CPU core."
+    )
+    write_client_login: bool = Field(
+        True, description="On first start, store the root login in this machine's client config."
+    )
+    log_level: str = Field("info", description="uvicorn log level.")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key is None:
+            raise ValueError(
+                "IMAGEREPO_SECRET_KEY must be set when IMAGEREPO_ENVIRONMENT=production"
+            )
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("IMAGEREPO_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'imagerepo.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def public_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def signing_key(self) -> str:
+        """The token signing key: the configured one, or one generated once and kept on disk."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / SECRET_KEY_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(key)
+        tmp.replace(path)
+        return key

@@ -1,0 +1,127 @@
+"""All SQL about images: insert, fetch, keyset listing, update and delete."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from imagerepo.db.repos.users import as_utc
+from imagerepo.db.tables import ImageRow, UserRow
+from imagerepo.errors import Conflict
+from imagerepo.models import Image, ImageQuery, NewImage, Page, Visibility
+
+
+def _to_image(row: ImageRow, owner: str) -> Image:
+    return Image(
+        id=row.id,
+        owner_id=row.owner_id,
+        owner=owner,
+        title=row.title,
+        filename=row.filename,
+        description=row.description,
+        visibility=Visibility(row.visibility),
+        sha256=row.sha256,
+        size=row.size,
+        media_type=row.media_type,
+        width=row.width,
+        height=row.height,
+        created_at=as_utc(row.created_at),
+    )
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _with_owner() -> Select[ImageRow, str]:
+    return select(ImageRow, UserRow.username).join(UserRow, UserRow.id == ImageRow.owner_id)
+
+
+class ImageRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add(self, new: NewImage) -> None:
+        """Insert one row; `Conflict` if this owner already has these bytes."""
+        async with self._sessions() as session:
+            session.add(ImageRow(**{f: getattr(new, f) for f in NewImage.__dataclass_fields__}))
+            try:
+                await session.commit()
+            except IntegrityError as exc:
+                raise Conflict("this owner already has an image with these bytes") from exc
+
+    async def get(self, image_id: str) -> Image | None:
+        async with self._sessions() as session:
+            found = (await session.execute(_with_owner().where(ImageRow.id == image_id))).first()
+            return _to_image(found[0], found[1]) if found else None
+
+    async def by_owner_and_hash(self, owner_id: str, sha256: str) -> Image | None:
+        query = _with_owner().where(ImageRow.owner_id == owner_id, ImageRow.sha256 == sha256)
+        async with self._sessions() as session:
+            found = (await session.execute(query)).first()
+            return _to_image(found[0], found[1]) if found else None
+
+    async def list(self, query: ImageQuery) -> Page:
+        """One page, newest first, of the images `query.viewer_id` may see.
+
+        Visibility is part of the WHERE clause, so a private image of somebody else can never be
+        counted, paged over or matched by a keyword.
+        """
+        statement = _with_owner().where(
+            or_(
+                ImageRow.visibility == Visibility.PUBLIC.value, ImageRow.owner_id == query.viewer_id
+            )
+        )
+        if query.owner is not None:
+            statement = statement.where(UserRow.username == query.owner)
+        for word in query.keywords:
+            pattern = f"%{_escape_like(word.lower())}%"
+            statement = statement.where(
+                or_(
+                    func.lower(ImageRow.title).like(pattern, escape="\\"),
+                    func.lower(ImageRow.description).like(pattern, escape="\\"),
+                )
+            )
+        if query.after is not None:
+            created_at, image_id = query.after
+            statement = statement.where(
+                or_(
+                    ImageRow.created_at < created_at,
+                    and_(ImageRow.created_at == created_at, ImageRow.id < image_id),
+                )
+            )
+        statement = statement.order_by(ImageRow.created_at.desc(), ImageRow.id.desc())
+        statement = statement.limit(query.limit + 1)
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        items = [_to_image(row[0], row[1]) for row in rows[: query.limit]]
+        more = len(rows) > query.limit
+        last = items[-1] if more and items else None
+        return Page(items=items, next_after=(last.created_at, last.id) if last else None)
+
+    async def update(
+        self, image_id: str, *, description: str | None, visibility: Visibility | None
+    ) -> None:
+        values: dict[str, str] = {}
+        if description is not None:
+            values["description"] = description
+        if visibility is not None:
+            values["visibility"] = visibility.value
+        if not values:
+            return
+        async with self._sessions() as session:
+            await session.execute(update(ImageRow).where(ImageRow.id == image_id).values(**values))
+            await session.commit()
+
+    async def delete(self, image_id: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(delete(ImageRow).where(ImageRow.id == image_id))
+            await session.commit()
+
+    async def hash_in_use(self, sha256: str) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(ImageRow.id).where(ImageRow.sha256 == sha256).limit(1)
+            )
+            return found is not None

@@ -1,0 +1,263 @@
+"""The image rules: ingest with dedupe, visibility on every read, owner-only changes, caching."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Protocol
+
+from imagerepo.cache.base import Cache
+from imagerepo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from imagerepo.models import Image, ImageQuery, NewImage, Page, User, Visibility
+from imagerepo.services.clock import Clock
+from imagerepo.services.cursors import decode_cursor, encode_cursor
+from imagerepo.services.ids import new_id
+from imagerepo.services.inspection import inspect_image
+from imagerepo.storage.base import BlobStore
+from imagerepo.storage.staging import StagedFile, Staging
+from imagerepo.workers import WorkerPool
+
+MAX_DESCRIPTION = 10_000
+MAX_KEYWORDS = 10
+MAX_KEYWORD_LENGTH = 100
+CACHE_GENERATION = "images"
+_HASH_LOCKS = 64
+
+
+class ImageStore(Protocol):
+    async def add(self, new: NewImage) -> None: ...
+    async def get(self, image_id: str) -> Image | None: ...
+    async def by_owner_and_hash(self, owner_id: str, sha256: str) -> Image | None: ...
+    async def list(self, query: ImageQuery) -> Page: ...
+    async def update(
+        self, image_id: str, *, description: str | None, visibility: Visibility | None
+    ) -> None: ...
+    async def delete(self, image_id: str) -> None: ...
+    async def hash_in_use(self, sha256: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    items: list[Image]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFile:
+    """Where an image's bytes can be read: a local path when the store has one, else a stream."""
+
+    image: Image
+    path: Path | None
+    stream: AsyncIterator[bytes] | None
+
+
+def clean_filename(raw: str | None) -> str:
+    """The last path component of a client-supplied name, without control characters."""
+    name = PureWindowsPath(PurePosixPath(raw or "").name).name
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:255] or "upload"
+
+
+def title_from(filename: str) -> str:
+    stem = PurePosixPath(filename).stem or filename
+    return re.sub(r"\s+", " ", stem).strip()[:255] or "untitled"
+
+
+def parse_visibility(raw: str | None) -> Visibility | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return Visibility(raw.strip().lower())
+    except ValueError as exc:
+        raise ValidationFailed("visibility must be 'public' or 'private'") from exc
+
+
+def check_description(description: str | None) -> str | None:
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise ValidationFailed(f"a description is at most {MAX_DESCRIPTION} characters")
+    return description
+
+
+def split_keywords(keywords: str | None) -> tuple[str, ...]:
+    words = tuple(dict.fromkeys((keywords or "").split()))
+    if len(words) > MAX_KEYWORDS or any(len(w) > MAX_KEYWORD_LENGTH for w in words):
+        raise ValidationFailed(
+            f"at most {MAX_KEYWORDS} keywords of at most {MAX_KEYWORD_LENGTH} characters each"
+        )
+    return words
+
+
+class ImageService:
+    def __init__(
+        self,
+        images: ImageStore,
+        blobs: BlobStore,
+        staging: Staging,
+        cache: Cache,
+        pool: WorkerPool,
+        clock: Clock,
+        *,
+        max_upload_bytes: int,
+        max_image_pixels: int,
+    ) -> None:
+        self._images = images
+        self._blobs = blobs
+        self._staging = staging
+        self._cache = cache
+        self._pool = pool
+        self._clock = clock
+        self._max_upload_bytes = max_upload_bytes
+        self._max_image_pixels = max_image_pixels
+        # Upload and delete of the same bytes must not interleave (a delete could remove a blob an
+        # upload is about to reference). Striped locks bound memory whatever the number of hashes.
+        # They serialise one process; several workers need the database to arbitrate instead.
+        self._hash_locks = [asyncio.Lock() for _ in range(_HASH_LOCKS)]
+
+    def _lock_for(self, sha256: str) -> asyncio.Lock:
+        return self._hash_locks[int(sha256[:8], 16) % _HASH_LOCKS]
+
+    def receive(self) -> AbstractAsyncContextManager[StagedFile]:
+        """A staged file for an incoming upload; gone on exit unless `ingest` stored it."""
+        return self._staging.file(self._max_upload_bytes)
+
+    async def ingest(
+        self,
+        owner: User,
+        staged: StagedFile,
+        *,
+        filename: str | None,
+        description: str | None = None,
+        visibility: Visibility | None = None,
+    ) -> tuple[Image, bool]:
+        """Store a fully received upload. Returns the image and whether it is new.
+
+        Order: decode (reject bad bytes before anything is kept), blob (durable), then row. The
+        answer goes out only after both are committed, so an acknowledged upload is never lost.
+        """
+        sha256 = await staged.finish()
+        existing = await self._images.by_owner_and_hash(owner.id, sha256)
+        if existing is not None:
+            return existing, False
+        info = await self._pool.run(inspect_image, staged.path, self._max_image_pixels)
+        name = clean_filename(filename)
+        new = NewImage(
+            id=new_id(),
+            owner_id=owner.id,
+            title=title_from(name),
+            filename=name,
+            description=check_description(description) or "",
+            visibility=visibility or Visibility.PUBLIC,
+            sha256=sha256,
+            size=staged.size,
+            media_type=info.media_type,
+            width=info.width,
+            height=info.height,
+            created_at=self._clock(),
+        )
+        async with self._lock_for(sha256):
+            stored_new_blob = await self._blobs.put(sha256, staged.path)
+            try:
+                await self._images.add(new)
+            except Conflict:
+                # The same owner sent the same bytes twice at once: the other request won.
+                winner = await self._images.by_owner_and_hash(owner.id, sha256)
+                if winner is not None:
+                    return winner, False
+                raise
+            except BaseException:
+                if stored_new_blob and not await self._images.hash_in_use(sha256):
+                    await self._blobs.delete(sha256)
+                raise
+        await self._invalidate()
+        return await self.get(owner, new.id), True
+
+    async def get(self, viewer: User, image_id: str) -> Image:
+        """The image if `viewer` may see it; a private image of somebody else does not exist."""
+        key = await self._cache_key("image", image_id)
+        cached = await self._cache.get(key)
+        image = cached if isinstance(cached, Image) else await self._images.get(image_id)
+        if image is None or not image.visible_to(viewer.id):
+            raise NotFound("no such image")
+        if cached is None:
+            await self._cache.set(key, image)
+        return image
+
+    async def list(
+        self,
+        viewer: User,
+        *,
+        owner: str | None = None,
+        keywords: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Listing:
+        query = ImageQuery(
+            viewer_id=viewer.id,
+            owner=owner.strip().lower() if owner else None,
+            keywords=split_keywords(keywords),
+            limit=limit,
+            after=decode_cursor(cursor) if cursor else None,
+        )
+        key = await self._cache_key("list", repr(query))
+        cached = await self._cache.get(key)
+        page = cached if isinstance(cached, Page) else await self._images.list(query)
+        if cached is None:
+            await self._cache.set(key, page)
+        return Listing(
+            items=page.items,
+            next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        )
+
+    async def open_file(self, viewer: User, image_id: str) -> ImageFile:
+        image = await self.get(viewer, image_id)
+        path = self._blobs.local_path(image.sha256)
+        if path is not None:
+            return ImageFile(image=image, path=path, stream=None)
+        return ImageFile(image=image, path=None, stream=self._blobs.get(image.sha256))
+
+    async def update(
+        self,
+        viewer: User,
+        image_id: str,
+        *,
+        description: str | None = None,
+        visibility: Visibility | None = None,
+    ) -> Image:
+        image = await self._owned(viewer, image_id)
+        await self._images.update(
+            image.id, description=check_description(description), visibility=visibility
+        )
+        await self._invalidate()
+        return await self.get(viewer, image.id)
+
+    async def delete(self, viewer: User, image_id: str) -> None:
+        image = await self._owned(viewer, image_id)
+        async with self._lock_for(image.sha256):
+            await self._images.delete(image.id)
+            await self._invalidate()
+            if not await self._images.hash_in_use(image.sha256):
+                await self._blobs.delete(image.sha256)
+
+    async def _owned(self, viewer: User, image_id: str) -> Image:
+        image = await self.get(viewer, image_id)
+        if image.owner_id != viewer.id:
+            raise PermissionDenied("only the owner can change or delete an image")
+        return image
+
+    async def _cache_key(self, kind: str, detail: str) -> str:
+        """Cache keys carry the write generation read *before* the SQL read they cache.
+
+        Every write bumps the generation after it commits, so an entry filled from a read that
+        raced with a write is filed under the old generation and never served again: nobody sees
+        a deleted image or a stale visibility, even for one request.
+        """
+        generation = await self._cache.generation(CACHE_GENERATION)
+        return f"{kind}:{generation}:{detail}"
+
+    async def _invalidate(self) -> None:
+        await self._cache.bump(CACHE_GENERATION)

@@ -1,0 +1,1 @@
+"""Blob storage: where image bytes live, behind the `BlobStore` protocol."""
