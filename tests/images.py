@@ -8,7 +8,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-SHARED_DATA = Path(os.environ.get("IMAGEREPO_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("IMAGEREPO_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data")
+)
 EXIF_SAMPLES = SHARED_DATA / "exif-samples"
 
 
@@ -22,7 +24,9 @@ def make_image(
     for y in range(height):
         shade = (y * 255 // max(height - 1, 1) + seed * 37) % 256
         draw.line([(0, y), (width, y)], fill=(shade, (shade + seed * 11) % 256, 255 - shade))
-    draw.ellipse([width // 4, height // 4, width * 3 // 4, height * 3 // 4], fill=(seed % 256, 90, 40))
+    draw.ellipse(
+        [width // 4, height // 4, width * 3 // 4, height * 3 // 4], fill=(seed % 256, 90, 40)
+    )
     out = io.BytesIO()
     image.save(out, format=fmt)
     return out.getvalue()

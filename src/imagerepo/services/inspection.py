@@ -23,6 +23,14 @@ MEDIA_TYPES: dict[str, str] = {
     "TIFF": "image/tiff",
 }
 ACCEPTED = ", ".join(sorted(MEDIA_TYPES))
+# Leading bytes of the accepted formats: bytes that start like one but do not decode are a
+# damaged image (422), not an unsupported one (415).
+MAGIC: dict[str, tuple[bytes, ...]] = {
+    "JPEG": (b"\xff\xd8\xff",),
+    "PNG": (b"\x89PNG\r\n\x1a\n",),
+    "GIF": (b"GIF87a", b"GIF89a"),
+    "TIFF": (b"II*\x00", b"MM\x00*"),
+}
 DRAFT_BOX = (1024, 1024)
 
 
@@ -51,9 +59,20 @@ def inspect_image(path: Path, max_pixels: int) -> ImageInfo:
     except ImageRepoError:
         raise
     except UnidentifiedImageError as exc:
+        claimed = _claimed_format(path)
+        if claimed is not None:
+            raise InvalidImage(f"the file starts like a {claimed} but cannot be decoded") from exc
         raise UnsupportedMediaType(f"not an image in an accepted format ({ACCEPTED})") from exc
     except Exception as exc:
         raise InvalidImage(f"the image could not be decoded: {exc}") from exc
     if fmt not in MEDIA_TYPES:
         raise UnsupportedMediaType(f"not an image in an accepted format ({ACCEPTED})")
     return ImageInfo(format=fmt, media_type=MEDIA_TYPES[fmt], width=width, height=height)
+
+
+def _claimed_format(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return next((fmt for fmt, magics in MAGIC.items() if head.startswith(magics)), None)
