@@ -19,6 +19,7 @@ from imagerepo.db.engine import create_engine, migrate, session_factory
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.users import UserRepository
 from imagerepo.services.clock import Clock, utc_now
+from imagerepo.services.derivatives import Derivatives
 from imagerepo.services.images import ImageService
 from imagerepo.services.inspection import configure_pillow
 from imagerepo.services.passwords import Passwords
@@ -75,9 +76,18 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
                 Tokens(settings.signing_key(), settings.token_ttl_seconds),
                 clock,
             )
+            originals = LocalBlobStore(settings.blob_dir)
+            derivatives = Derivatives(
+                LocalBlobStore(settings.derivative_dir),
+                originals,
+                staging,
+                pool,
+                max_image_pixels=settings.max_image_pixels,
+            )
             image_service = ImageService(
                 ImageRepository(sessions),
-                LocalBlobStore(settings.blob_dir),
+                originals,
+                derivatives,
                 staging,
                 build_cache(settings),
                 pool,

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
         return self.data_dir / "blobs"
 
     @property
+    def derivative_dir(self) -> Path:
+        return self.data_dir / "derivatives"
+
+    @property
     def public_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 
 class Visibility(enum.StrEnum):
@@ -28,6 +29,51 @@ class UserCredentials:
     password_hash: str
 
 
+#: Fields only the owner sees: where a photo was taken and what identifies the camera.
+PRIVATE_FIELDS = frozenset(
+    {"gps_latitude", "gps_longitude", "gps_altitude", "body_serial", "lens_serial"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoMetadata:
+    taken_at: datetime | None = None  # aware; UTC when the file gave no offset
+    taken_at_local: str | None = None  # the camera's wall-clock time, as written
+    taken_at_offset: str | None = None  # "+01:00" when the file says
+    camera_make: str | None = None
+    camera_model: str | None = None
+    lens: str | None = None
+    exposure_time: float | None = None  # seconds
+    f_number: float | None = None
+    iso: int | None = None
+    focal_length: float | None = None  # mm
+    focal_length_35mm: int | None = None
+    orientation: int | None = None
+    software: str | None = None
+    gps_latitude: float | None = None
+    gps_longitude: float | None = None
+    gps_altitude: float | None = None
+    body_serial: str | None = None
+    lens_serial: str | None = None
+
+    def as_dict(self, *, include_private: bool) -> dict[str, Any]:
+        """JSON-ready, without empty fields; without location and serials unless asked."""
+        out: dict[str, Any] = {}
+        for name, value in asdict(self).items():
+            if value is None or (name in PRIVATE_FIELDS and not include_private):
+                continue
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PhotoMetadata:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if isinstance(values.get("taken_at"), str):
+            values["taken_at"] = datetime.fromisoformat(values["taken_at"])
+        return cls(**values)
+
+
 @dataclass(frozen=True, slots=True)
 class Image:
     id: str
@@ -43,6 +89,9 @@ class Image:
     width: int
     height: int
     created_at: datetime
+    taken_at: datetime | None = None
+    metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
+    phash: int | None = None
 
     def visible_to(self, user_id: str) -> bool:
         return self.visibility is Visibility.PUBLIC or self.owner_id == user_id
@@ -64,6 +113,8 @@ class NewImage:
     width: int
     height: int
     created_at: datetime
+    metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
+    phash: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +136,29 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class ImageInfo:
-    """What decoding an upload told us about it."""
+    """What decoding an upload told us about it (size as displayed, after EXIF orientation)."""
 
     format: str
     media_type: str
     width: int
     height: int
+    frames: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the one ingest decode produces."""
+
+    info: ImageInfo
+    metadata: PhotoMetadata
+    thumbnail: bytes  # WebP, orientation applied, sRGB, no metadata
+    phash: int | None  # signed 64-bit perceptual hash
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarImage:
+    image: Image
+    distance: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from imagerepo.models import Image, User
+from imagerepo.models import Image, SimilarImage, User
 
 
 class TokenOut(BaseModel):
@@ -50,9 +50,14 @@ class ImageOut(BaseModel):
     width: int
     height: int
     created_at: datetime
+    taken_at: datetime | None = Field(None, description="When the photo was taken (EXIF).")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Camera, lens, exposure; location and serial numbers only for the owner.",
+    )
 
     @classmethod
-    def of(cls, image: Image) -> ImageOut:
+    def of(cls, image: Image, viewer_id: str) -> ImageOut:
         return cls(
             id=image.id,
             owner=image.owner,
@@ -66,7 +71,43 @@ class ImageOut(BaseModel):
             width=image.width,
             height=image.height,
             created_at=image.created_at,
+            taken_at=image.taken_at,
+            metadata=image.metadata.as_dict(include_private=image.owner_id == viewer_id),
         )
+
+
+class NearDuplicate(BaseModel):
+    id: str
+    distance: int = Field(description="Hamming distance between perceptual hashes (0-64).")
+
+
+class UploadOut(ImageOut):
+    near_duplicates: list[NearDuplicate] = Field(
+        default_factory=list, description="Your own images that look almost the same."
+    )
+
+
+class SimilarOut(ImageOut):
+    distance: int
+
+    @classmethod
+    def of_similar(cls, found: SimilarImage, viewer_id: str) -> SimilarOut:
+        return cls(**ImageOut.of(found.image, viewer_id).model_dump(), distance=found.distance)
+
+
+class SimilarPage(BaseModel):
+    items: list[SimilarOut]
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: list[str] = Field(max_length=10_000, description="sha256 hex digests of local files.")
+
+
+class CheckOut(BaseModel):
+    existing: dict[str, str] = Field(description="Digests you already have → image id.")
+    missing: list[str] = Field(description="Digests the server does not have for you.")
 
 
 class ImagePage(BaseModel):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -53,6 +56,13 @@ class ImageRow(Base):
         Index("ix_images_visibility_created", "visibility", "created_at", "id"),
         Index("ix_images_owner_created", "owner_id", "created_at", "id"),
         Index("ix_images_sha256", "sha256"),
+        Index("ix_images_taken_at", "taken_at"),
+        # Near-duplicate lookup: a 64-bit hash in three bands (22+21+21 bits). Two hashes within
+        # Hamming distance 8 agree to within 2 bits in at least one band, so probing each band's
+        # radius-2 neighbourhood through these indexes finds every candidate.
+        Index("ix_images_phash_band0", "phash_band0"),
+        Index("ix_images_phash_band1", "phash_band1"),
+        Index("ix_images_phash_band2", "phash_band2"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -67,3 +77,16 @@ class ImageRow(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Photo metadata: filterable fields as columns, everything read as JSON.
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    camera_make: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    camera_model: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    gps_latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gps_longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    photo_metadata: Mapped[dict[str, object]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
+    phash: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    phash_band0: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    phash_band1: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    phash_band2: Mapped[int | None] = mapped_column(Integer, nullable=True)

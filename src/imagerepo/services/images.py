@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -13,11 +12,14 @@ from typing import Protocol
 
 from imagerepo.cache.base import Cache
 from imagerepo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from imagerepo.models import Image, ImageQuery, NewImage, Page, User, Visibility
+from imagerepo.models import Image, ImageQuery, NewImage, Page, SimilarImage, User, Visibility
+from imagerepo.services.analysis import analyse_upload, hamming
 from imagerepo.services.clock import Clock
 from imagerepo.services.cursors import decode_cursor, encode_cursor
+from imagerepo.services.derivatives import Derivative, Derivatives, Kind
 from imagerepo.services.ids import new_id
-from imagerepo.services.inspection import inspect_image
+from imagerepo.services.locks import StripedLocks
+from imagerepo.services.rendering import OutputFormat
 from imagerepo.storage.base import BlobStore
 from imagerepo.storage.staging import StagedFile, Staging
 from imagerepo.workers import WorkerPool
@@ -26,25 +28,39 @@ MAX_DESCRIPTION = 10_000
 MAX_KEYWORDS = 10
 MAX_KEYWORD_LENGTH = 100
 CACHE_GENERATION = "images"
-_HASH_LOCKS = 64
+MAX_CHECK_DIGESTS = 10_000
+MAX_SIMILAR_DISTANCE = 12
+NEAR_DUPLICATE_DISTANCE = 6
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ImageStore(Protocol):
     async def add(self, new: NewImage) -> None: ...
     async def get(self, image_id: str) -> Image | None: ...
     async def by_owner_and_hash(self, owner_id: str, sha256: str) -> Image | None: ...
-    async def list(self, query: ImageQuery) -> Page: ...
+    async def page(self, query: ImageQuery) -> Page: ...
     async def update(
         self, image_id: str, *, description: str | None, visibility: Visibility | None
     ) -> None: ...
     async def delete(self, image_id: str) -> None: ...
     async def hash_in_use(self, sha256: str) -> bool: ...
+    async def existing_hashes(self, owner_id: str, digests: Sequence[str]) -> dict[str, str]: ...
+    async def near(
+        self, phash: int, radius: int, *, viewer_id: str, owner_id: str | None = None
+    ) -> list[Image]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Listing:
     items: list[Image]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    image: Image
+    created: bool
+    near_duplicates: list[SimilarImage]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +113,7 @@ class ImageService:
         self,
         images: ImageStore,
         blobs: BlobStore,
+        derivatives: Derivatives,
         staging: Staging,
         cache: Cache,
         pool: WorkerPool,
@@ -107,19 +124,16 @@ class ImageService:
     ) -> None:
         self._images = images
         self._blobs = blobs
+        self._derivatives = derivatives
         self._staging = staging
         self._cache = cache
         self._pool = pool
         self._clock = clock
         self._max_upload_bytes = max_upload_bytes
         self._max_image_pixels = max_image_pixels
-        # Upload and delete of the same bytes must not interleave (a delete could remove a blob an
-        # upload is about to reference). Striped locks bound memory whatever the number of hashes.
-        # They serialise one process; several workers need the database to arbitrate instead.
-        self._hash_locks = [asyncio.Lock() for _ in range(_HASH_LOCKS)]
-
-    def _lock_for(self, sha256: str) -> asyncio.Lock:
-        return self._hash_locks[int(sha256[:8], 16) % _HASH_LOCKS]
+        # Upload and delete of the same bytes must not interleave: a delete could remove a blob
+        # an upload is about to reference.
+        self._lock_for = StripedLocks()
 
     def receive(self) -> AbstractAsyncContextManager[StagedFile]:
         """A staged file for an incoming upload; gone on exit unless `ingest` stored it."""
@@ -133,8 +147,8 @@ class ImageService:
         filename: str | None,
         description: str | None = None,
         visibility: Visibility | None = None,
-    ) -> tuple[Image, bool]:
-        """Store a fully received upload. Returns the image and whether it is new.
+    ) -> Ingested:
+        """Store a fully received upload.
 
         Order: decode (reject bad bytes before anything is kept), blob (durable), then row. The
         answer goes out only after both are committed, so an acknowledged upload is never lost.
@@ -142,8 +156,8 @@ class ImageService:
         sha256 = await staged.finish()
         existing = await self._images.by_owner_and_hash(owner.id, sha256)
         if existing is not None:
-            return existing, False
-        info = await self._pool.run(inspect_image, staged.path, self._max_image_pixels)
+            return Ingested(existing, created=False, near_duplicates=[])
+        analysis = await self._pool.run(analyse_upload, staged.path, self._max_image_pixels)
         name = clean_filename(filename)
         new = NewImage(
             id=new_id(),
@@ -154,10 +168,12 @@ class ImageService:
             visibility=visibility or Visibility.PUBLIC,
             sha256=sha256,
             size=staged.size,
-            media_type=info.media_type,
-            width=info.width,
-            height=info.height,
+            media_type=analysis.info.media_type,
+            width=analysis.info.width,
+            height=analysis.info.height,
             created_at=self._clock(),
+            metadata=analysis.metadata,
+            phash=analysis.phash,
         )
         async with self._lock_for(sha256):
             stored_new_blob = await self._blobs.put(sha256, staged.path)
@@ -167,14 +183,58 @@ class ImageService:
                 # The same owner sent the same bytes twice at once: the other request won.
                 winner = await self._images.by_owner_and_hash(owner.id, sha256)
                 if winner is not None:
-                    return winner, False
+                    return Ingested(winner, created=False, near_duplicates=[])
                 raise
             except BaseException:
                 if stored_new_blob and not await self._images.hash_in_use(sha256):
                     await self._blobs.delete(sha256)
                 raise
         await self._invalidate()
-        return await self.get(owner, new.id), True
+        await self._derivatives.save_thumbnail(sha256, analysis.thumbnail)
+        image = await self.get(owner, new.id)
+        near = await self._similar_to(image, owner, NEAR_DUPLICATE_DISTANCE, owner_id=owner.id)
+        return Ingested(image, created=True, near_duplicates=near)
+
+    async def check(self, owner: User, digests: Sequence[str]) -> dict[str, str]:
+        """Which of these sha256 digests `owner` already has (digest → image id)."""
+        if len(digests) > MAX_CHECK_DIGESTS:
+            raise ValidationFailed(f"check at most {MAX_CHECK_DIGESTS} digests per request")
+        wanted = list(dict.fromkeys(d.lower() for d in digests))
+        if not all(_DIGEST.match(d) for d in wanted):
+            raise ValidationFailed("digests are sha256 hex strings (64 characters)")
+        return await self._images.existing_hashes(owner.id, wanted)
+
+    async def similar(
+        self, viewer: User, image_id: str, *, distance: int = 8, limit: int = 50
+    ) -> list[SimilarImage]:
+        """Visible images whose perceptual hash is within `distance` bits, nearest first."""
+        if not 0 <= distance <= MAX_SIMILAR_DISTANCE:
+            raise ValidationFailed(f"distance is between 0 and {MAX_SIMILAR_DISTANCE}")
+        image = await self.get(viewer, image_id)
+        return (await self._similar_to(image, viewer, distance))[:limit]
+
+    async def _similar_to(
+        self, image: Image, viewer: User, distance: int, owner_id: str | None = None
+    ) -> list[SimilarImage]:
+        if image.phash is None:
+            return []
+        candidates = await self._images.near(
+            image.phash, distance // 3, viewer_id=viewer.id, owner_id=owner_id
+        )
+        found = [
+            SimilarImage(other, hamming(image.phash, other.phash))
+            for other in candidates
+            if other.id != image.id and other.phash is not None
+        ]
+        found = [s for s in found if s.distance <= distance]
+        found.sort(key=lambda s: (s.distance, -s.image.created_at.timestamp(), s.image.id))
+        return found
+
+    async def derivative(
+        self, viewer: User, image_id: str, kind: Kind, fmt: OutputFormat
+    ) -> tuple[Image, Derivative]:
+        image = await self.get(viewer, image_id)
+        return image, await self._derivatives.get(image, kind, fmt)
 
     async def get(self, viewer: User, image_id: str) -> Image:
         """The image if `viewer` may see it; a private image of somebody else does not exist."""
@@ -205,7 +265,7 @@ class ImageService:
         )
         key = await self._cache_key("list", repr(query))
         cached = await self._cache.get(key)
-        page = cached if isinstance(cached, Page) else await self._images.list(query)
+        page = cached if isinstance(cached, Page) else await self._images.page(query)
         if cached is None:
             await self._cache.set(key, page)
         return Listing(
@@ -242,6 +302,7 @@ class ImageService:
             await self._invalidate()
             if not await self._images.hash_in_use(image.sha256):
                 await self._blobs.delete(image.sha256)
+                await self._derivatives.delete_all(image.sha256)
 
     async def _owned(self, viewer: User, image_id: str) -> Image:
         image = await self.get(viewer, image_id)

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from imagerepo.api.deps import CurrentUser, Images
 from imagerepo.api.multipart import read_upload
-from imagerepo.api.schemas import ErrorOut, ImageOut, ImagePage, ImagePatch
+from imagerepo.api.schemas import (
+    CheckIn,
+    CheckOut,
+    ErrorOut,
+    ImageOut,
+    ImagePage,
+    ImagePatch,
+    NearDuplicate,
+    SimilarOut,
+    SimilarPage,
+    UploadOut,
+)
 from imagerepo.errors import PayloadTooLarge
-from imagerepo.services.images import parse_visibility
+from imagerepo.models import Image, Visibility
+from imagerepo.services.derivatives import Kind
+from imagerepo.services.images import MAX_SIMILAR_DISTANCE, parse_visibility
+from imagerepo.services.rendering import OutputFormat
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 413, 415, 422)
 }
 _UPLOAD_BODY = {
@@ -38,9 +52,33 @@ _UPLOAD_BODY = {
 }
 
 
+def cache_headers(image: Image, etag: str) -> dict[str, str]:
+    """Browsers may keep any image; shared caches only public ones, and not for long, so that
+    making an image private takes effect everywhere within the hour."""
+    scope = (
+        "private, max-age=86400"
+        if image.visibility is Visibility.PRIVATE
+        else "public, max-age=3600"
+    )
+    return {
+        "Cache-Control": scope,
+        "ETag": f'"{etag}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+
+
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    return if_none_match.strip() == "*" or f'"{etag}"' in {
+        tag.strip().removeprefix("W/") for tag in if_none_match.split(",")
+    }
+
+
 @router.post(
     "",
-    response_model=ImageOut,
+    response_model=UploadOut,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": ImageOut, "description": "Already stored"}, **_ERRORS},
     openapi_extra=_UPLOAD_BODY,
@@ -57,17 +95,31 @@ async def upload_image(request: Request, user: CurrentUser, images: Images) -> J
         form = await read_upload(
             request.headers.get("content-type"), request.stream(), staged.write
         )
-        image, created = await images.ingest(
+        ingested = await images.ingest(
             user,
             staged,
             filename=form.filename,
             description=form.fields.get("description"),
             visibility=parse_visibility(form.fields.get("visibility")),
         )
-    return JSONResponse(
-        ImageOut.of(image).model_dump(mode="json"),
-        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    body = UploadOut(
+        **ImageOut.of(ingested.image, user.id).model_dump(),
+        near_duplicates=[
+            NearDuplicate(id=n.image.id, distance=n.distance) for n in ingested.near_duplicates
+        ],
     )
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED if ingested.created else status.HTTP_200_OK,
+    )
+
+
+@router.post("/check", response_model=CheckOut, responses=_ERRORS)
+async def check_digests(body: CheckIn, user: CurrentUser, images: Images) -> CheckOut:
+    """Bulk sync: which of these digests you already have, so a client sends only the rest."""
+    existing = await images.check(user, body.sha256)
+    missing = [d for d in dict.fromkeys(x.lower() for x in body.sha256) if d not in existing]
+    return CheckOut(existing=existing, missing=missing)
 
 
 @router.get("", response_model=ImagePage, responses=_ERRORS)
@@ -81,12 +133,75 @@ async def list_images(
 ) -> ImagePage:
     """Newest first: every public image plus the caller's own private ones."""
     page = await images.list(user, owner=owner, keywords=keywords, limit=limit, cursor=cursor)
-    return ImagePage(items=[ImageOut.of(i) for i in page.items], next_cursor=page.next_cursor)
+    items = [ImageOut.of(i, user.id) for i in page.items]
+    return ImagePage(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{image_id}", response_model=ImageOut, responses=_ERRORS)
 async def get_image(image_id: str, user: CurrentUser, images: Images) -> ImageOut:
-    return ImageOut.of(await images.get(user, image_id))
+    return ImageOut.of(await images.get(user, image_id), user.id)
+
+
+@router.get("/{image_id}/similar", response_model=SimilarPage, responses=_ERRORS)
+async def similar_images(
+    image_id: str,
+    user: CurrentUser,
+    images: Images,
+    distance: Annotated[int, Query(ge=0, le=MAX_SIMILAR_DISTANCE)] = 8,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> SimilarPage:
+    """Images you may see that look like this one (perceptual hash), nearest first."""
+    found = await images.similar(user, image_id, distance=distance, limit=limit)
+    return SimilarPage(items=[SimilarOut.of_similar(f, user.id) for f in found])
+
+
+async def _derivative(
+    image_id: str,
+    kind: Kind,
+    fmt: OutputFormat,
+    user: CurrentUser,
+    images: Images,
+    if_none_match: str | None,
+) -> Response:
+    image, found = await images.derivative(user, image_id, kind, fmt)
+    headers = cache_headers(image, found.key)
+    if not_modified(if_none_match, found.key):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    if found.path is not None:
+        return FileResponse(found.path, media_type=found.media_type, headers=headers)
+    assert found.stream is not None
+    return StreamingResponse(found.stream, media_type=found.media_type, headers=headers)
+
+
+_IMAGE_BYTES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/*": {}}},
+    304: {"description": "Not modified"},
+    **_ERRORS,
+}
+
+
+@router.get("/{image_id}/thumbnail", response_class=Response, responses=_IMAGE_BYTES)
+async def get_thumbnail(
+    image_id: str,
+    user: CurrentUser,
+    images: Images,
+    format: Annotated[OutputFormat, Query()] = "webp",
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """About 256 px on the long side, upright, sRGB, without GPS or any other metadata."""
+    return await _derivative(image_id, "thumbnail", format, user, images, if_none_match)
+
+
+@router.get("/{image_id}/preview", response_class=Response, responses=_IMAGE_BYTES)
+async def get_preview(
+    image_id: str,
+    user: CurrentUser,
+    images: Images,
+    format: Annotated[OutputFormat, Query()] = "webp",
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """About 1440 px on the long side, made on first request; same guarantees as the thumbnail."""
+    return await _derivative(image_id, "preview", format, user, images, if_none_match)
 
 
 @router.get(
@@ -94,17 +209,18 @@ async def get_image(image_id: str, user: CurrentUser, images: Images) -> ImageOu
     response_class=Response,
     responses={200: {"content": {"image/*": {}}}, **_ERRORS},
 )
-async def get_image_file(image_id: str, user: CurrentUser, images: Images) -> Response:
+async def get_image_file(
+    image_id: str,
+    user: CurrentUser,
+    images: Images,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The original bytes, exactly as uploaded (metadata included: this is the owner's file)."""
     found = await images.open_file(user, image_id)
     image = found.image
-    headers = {
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, max-age=3600"
-        if image.visibility == "private"
-        else "max-age=3600",
-        "ETag": f'"{image.sha256}"',
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-    }
+    headers = cache_headers(image, image.sha256)
+    if not_modified(if_none_match, image.sha256):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     if found.path is not None:
         return FileResponse(
             found.path,
@@ -127,7 +243,7 @@ async def update_image(
         description=body.description,
         visibility=parse_visibility(body.visibility),
     )
-    return ImageOut.of(updated)
+    return ImageOut.of(updated, user.id)
 
 
 @router.delete("/{image_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from imagerepo.db.repos.users import as_utc
+from imagerepo.db.similarity import BAND_WIDTHS, band_neighbourhood, phash_bands
 from imagerepo.db.tables import ImageRow, UserRow
 from imagerepo.errors import Conflict
-from imagerepo.models import Image, ImageQuery, NewImage, Page, Visibility
+from imagerepo.models import Image, ImageQuery, NewImage, Page, PhotoMetadata, Visibility
+
+_IN_BATCH = 500  # bound parameters per IN (...) list
 
 
 def _to_image(row: ImageRow, owner: str) -> Image:
+    metadata = PhotoMetadata.from_dict(dict(row.photo_metadata or {}))
     return Image(
         id=row.id,
         owner_id=row.owner_id,
@@ -27,7 +33,43 @@ def _to_image(row: ImageRow, owner: str) -> Image:
         width=row.width,
         height=row.height,
         created_at=as_utc(row.created_at),
+        taken_at=as_utc(row.taken_at) if row.taken_at else None,
+        metadata=metadata,
+        phash=row.phash,
     )
+
+
+def _to_row(new: NewImage) -> ImageRow:
+    metadata = new.metadata
+    bands = phash_bands(new.phash) if new.phash is not None else (None, None, None)
+    return ImageRow(
+        id=new.id,
+        owner_id=new.owner_id,
+        title=new.title,
+        filename=new.filename,
+        description=new.description,
+        visibility=new.visibility.value,
+        sha256=new.sha256,
+        size=new.size,
+        media_type=new.media_type,
+        width=new.width,
+        height=new.height,
+        created_at=new.created_at,
+        taken_at=metadata.taken_at,
+        camera_make=metadata.camera_make,
+        camera_model=metadata.camera_model,
+        gps_latitude=metadata.gps_latitude,
+        gps_longitude=metadata.gps_longitude,
+        photo_metadata=metadata.as_dict(include_private=True),
+        phash=new.phash,
+        phash_band0=bands[0],
+        phash_band1=bands[1],
+        phash_band2=bands[2],
+    )
+
+
+def _visible_to(viewer_id: str) -> ColumnElement[bool]:
+    return or_(ImageRow.visibility == Visibility.PUBLIC.value, ImageRow.owner_id == viewer_id)
 
 
 def _escape_like(word: str) -> str:
@@ -45,7 +87,7 @@ class ImageRepository:
     async def add(self, new: NewImage) -> None:
         """Insert one row; `Conflict` if this owner already has these bytes."""
         async with self._sessions() as session:
-            session.add(ImageRow(**{f: getattr(new, f) for f in NewImage.__dataclass_fields__}))
+            session.add(_to_row(new))
             try:
                 await session.commit()
             except IntegrityError as exc:
@@ -62,7 +104,7 @@ class ImageRepository:
             found = (await session.execute(query)).first()
             return _to_image(found[0], found[1]) if found else None
 
-    async def list(self, query: ImageQuery) -> Page:
+    async def page(self, query: ImageQuery) -> Page:
         """One page, newest first, of the images `query.viewer_id` may see.
 
         Visibility is part of the WHERE clause, so a private image of somebody else can never be
@@ -118,6 +160,43 @@ class ImageRepository:
         async with self._sessions() as session:
             await session.execute(delete(ImageRow).where(ImageRow.id == image_id))
             await session.commit()
+
+    async def existing_hashes(self, owner_id: str, digests: Sequence[str]) -> dict[str, str]:
+        """Which of `digests` this owner already has, mapped to the image ids."""
+        found: dict[str, str] = {}
+        async with self._sessions() as session:
+            for start in range(0, len(digests), _IN_BATCH):
+                batch = digests[start : start + _IN_BATCH]
+                rows = await session.execute(
+                    select(ImageRow.sha256, ImageRow.id).where(
+                        ImageRow.owner_id == owner_id, ImageRow.sha256.in_(batch)
+                    )
+                )
+                found.update({sha: image_id for sha, image_id in rows.tuples()})
+        return found
+
+    async def near(
+        self, phash: int, radius: int, *, viewer_id: str, owner_id: str | None = None
+    ) -> list[Image]:
+        """Images visible to `viewer_id` whose hash agrees with `phash` to within `radius` bits
+        in at least one band: a superset of everything within Hamming distance 3*radius+2."""
+        probes = [
+            band_neighbourhood(value, width, radius)
+            for value, width in zip(phash_bands(phash), BAND_WIDTHS, strict=True)
+        ]
+        statement = _with_owner().where(
+            _visible_to(viewer_id),
+            or_(
+                ImageRow.phash_band0.in_(probes[0]),
+                ImageRow.phash_band1.in_(probes[1]),
+                ImageRow.phash_band2.in_(probes[2]),
+            ),
+        )
+        if owner_id is not None:
+            statement = statement.where(ImageRow.owner_id == owner_id)
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return [_to_image(row[0], row[1]) for row in rows]
 
     async def hash_in_use(self, sha256: str) -> bool:
         async with self._sessions() as session:
