@@ -172,7 +172,7 @@ class ImageRepository:
                         ImageRow.owner_id == owner_id, ImageRow.sha256.in_(batch)
                     )
                 )
-                found.update({sha: image_id for sha, image_id in rows.tuples()})
+                found.update({row[0]: row[1] for row in rows})
         return found
 
     async def near(
