@@ -1,0 +1,380 @@
+"""`ImageRepoClient`: the async HTTP client every command and seed script goes through.
+
+It speaks the `/api/v1` contract and nothing else. Two translations happen here, where the
+network enters, so callers only ever catch `imagerepo.errors.ImageRepoError`:
+
+- a non-2xx answer becomes the exception its `{"error": {"code", "message"}}` body names
+  (`error_from_body`), so `NotFound` raised by the server is `NotFound` here;
+- an httpx connection error or timeout becomes `TransportError` with a sentence a user can act on.
+
+Where tokens come from is not its business: it asks a `TokenProvider` before each authenticated
+call and tells it when the server refused one (see `imagerepo.client.auth`). The transport is a
+parameter, so tests can pass `httpx.ASGITransport(app=...)` and need no network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mimetypes
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self, cast
+from urllib.parse import quote
+
+import httpx
+
+from imagerepo import __version__
+from imagerepo.client.schemas import (
+    ImageJSON,
+    ImagePage,
+    TokenResponse,
+    UploadResult,
+    UserJSON,
+    Visibility,
+)
+from imagerepo.errors import AuthenticationFailed, ImageRepoError, TransportError, error_from_body
+
+API = "/api/v1"
+# Connecting is quick or never; reading waits for the server to decode and hash a large upload.
+# No pool timeout: callers bound their own concurrency, a request waiting for a slot is not stuck.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=None)
+
+
+class TokenProvider(Protocol):
+    """Supplies bearer tokens to `ImageRepoClient`."""
+
+    async def token(self, client: ImageRepoClient) -> str:
+        """A token to send now (may log in through `client.login` to get one)."""
+        ...
+
+    async def rejected(self, token: str) -> bool:
+        """The server answered 401 to `token`: forget it; True if asking again may help."""
+        ...
+
+
+class StaticToken:
+    """A fixed token (tests, scripts that already hold one); a refusal is final."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self, client: ImageRepoClient) -> str:
+        return self._token
+
+    async def rejected(self, token: str) -> bool:
+        return False
+
+
+class ImageRepoClient:
+    """One server, one user: `async with ImageRepoClient(url, tokens=...) as client: ...`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        tokens: TokenProvider | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        base = base_url.strip().rstrip("/")
+        self.base_url = base if "://" in base else f"http://{base}"
+        self._tokens = tokens
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": f"imagerepo-client/{__version__}"},
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    async def login(self, username: str, password: str) -> TokenResponse:
+        """Trade a password for an access token (`InvalidCredentials` when it is wrong)."""
+        response = await self._request(
+            "POST",
+            f"{API}/auth/token",
+            auth=False,
+            data={"username": username, "password": password},
+        )
+        body = _object(self._json(response), "token")
+        try:
+            return TokenResponse(
+                access_token=str(body["access_token"]),
+                token_type=str(body.get("token_type", "bearer")),
+                expires_in=int(body["expires_in"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransportError(f"the server at {self.base_url} sent a malformed token") from exc
+
+    async def me(self) -> UserJSON:
+        """The user the token belongs to."""
+        response = await self._request("GET", f"{API}/users/me")
+        return cast(UserJSON, _object(self._json(response), "user"))
+
+    async def create_user(self, username: str, password: str, is_admin: bool = False) -> UserJSON:
+        """Create an account (admins only; `Conflict` when the name is taken)."""
+        response = await self._request(
+            "POST",
+            f"{API}/users",
+            json={"username": username, "password": password, "is_admin": is_admin},
+        )
+        return cast(UserJSON, _object(self._json(response), "user"))
+
+    # -- images -----------------------------------------------------------------------------
+
+    async def upload(
+        self, path: Path, *, description: str = "", visibility: Visibility = "public"
+    ) -> UploadResult:
+        """Send one file, streamed from disk in chunks (never read whole into memory).
+
+        httpx reads the open file synchronously in 64 KiB chunks while it writes the request;
+        that is one short local read per chunk, and it keeps the body's Content-Length exact.
+        """
+        fields: dict[str, str] = {"visibility": visibility}
+        if description:
+            fields["description"] = description
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        fh = await asyncio.to_thread(path.open, "rb")
+        try:
+            # httpx rewinds the file before each send, so a retry after a refused token works.
+            response = await self._request(
+                "POST",
+                f"{API}/images",
+                data=fields,
+                files={"file": (path.name, fh, media_type)},
+            )
+        finally:
+            await asyncio.to_thread(fh.close)
+        image = cast(ImageJSON, _object(self._json(response), "image"))
+        return UploadResult(created=response.status_code == 201, image=image)
+
+    async def list_images(
+        self,
+        *,
+        owner: str | None = None,
+        keywords: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> ImagePage:
+        """One page of the images the caller may see, newest first."""
+        params: dict[str, str | int] = {}
+        if owner:
+            params["owner"] = owner
+        if keywords:
+            params["keywords"] = keywords
+        if limit is not None:
+            params["limit"] = limit
+        if cursor:
+            params["cursor"] = cursor
+        response = await self._request("GET", f"{API}/images", params=params)
+        body = _object(self._json(response), "listing")
+        items = body.get("items")
+        next_cursor = body.get("next_cursor")
+        if not isinstance(items, list) or not (next_cursor is None or isinstance(next_cursor, str)):
+            raise TransportError(f"the server at {self.base_url} sent a malformed listing")
+        return ImagePage(items=cast(list[ImageJSON], items), next_cursor=next_cursor or None)
+
+    async def iter_images(
+        self,
+        *,
+        owner: str | None = None,
+        keywords: str | None = None,
+        page_size: int | None = None,
+        max_items: int | None = None,
+    ) -> AsyncIterator[ImageJSON]:
+        """Every matching image, following `next_cursor` page after page (at most `max_items`)."""
+        cursor: str | None = None
+        sent = 0
+        while max_items is None or sent < max_items:
+            limit = page_size
+            if max_items is not None:
+                limit = min(limit or max_items, max_items - sent)
+            page = await self.list_images(
+                owner=owner, keywords=keywords, limit=limit, cursor=cursor
+            )
+            for item in page.items:
+                if max_items is not None and sent >= max_items:
+                    return
+                yield item
+                sent += 1
+            if page.next_cursor is None or page.next_cursor == cursor or not page.items:
+                return
+            cursor = page.next_cursor
+
+    async def get_image(self, image_id: str) -> ImageJSON:
+        """The metadata of one image."""
+        response = await self._request("GET", _image_path(image_id))
+        return cast(ImageJSON, _object(self._json(response), "image"))
+
+    async def download(self, image_id: str, dest: Path) -> Path:
+        """Write the image's bytes to `dest`, replacing it only once every byte has arrived.
+
+        The body is streamed into a temp file beside `dest` and renamed over it, so an interrupted
+        download never leaves a truncated file under the final name.
+        """
+        response = await self._request("GET", f"{_image_path(image_id)}/file", stream=True)
+        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+        try:
+            # Regular file permissions (0666 less umask), unlike mkstemp's 0600.
+            fd = await asyncio.to_thread(os.open, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "wb") as fh:
+                try:
+                    async for chunk in response.aiter_bytes():
+                        await asyncio.to_thread(fh.write, chunk)
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(exc) from exc
+            await asyncio.to_thread(os.replace, tmp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        finally:
+            await response.aclose()
+        return dest
+
+    async def update_image(
+        self,
+        image_id: str,
+        *,
+        description: str | None = None,
+        visibility: Visibility | None = None,
+    ) -> ImageJSON:
+        """Change the description and/or visibility; fields left None are not sent."""
+        changes: dict[str, str] = {}
+        if description is not None:
+            changes["description"] = description
+        if visibility is not None:
+            changes["visibility"] = visibility
+        response = await self._request("PATCH", _image_path(image_id), json=changes)
+        return cast(ImageJSON, _object(self._json(response), "image"))
+
+    async def delete_image(self, image_id: str) -> None:
+        """Delete one image (its owner or an admin)."""
+        await self._request("DELETE", _image_path(image_id))
+
+    async def health(self) -> dict[str, Any]:
+        """`{"status": "ok"}` when the server is up; needs no login."""
+        response = await self._request("GET", "/healthz", auth=False)
+        return _object(self._json(response), "health answer")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _request(
+        self, method: str, url: str, *, auth: bool = True, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """Send once; if the server refuses a token the provider is willing to replace, once more.
+
+        Returns only 2xx answers (unread when `stream`); anything else is raised as the
+        `ImageRepoError` its body describes.
+        """
+        retried = False
+        while True:
+            headers: dict[str, str] = {}
+            token: str | None = None
+            if auth:
+                if self._tokens is None:
+                    raise AuthenticationFailed(f"{method} {url} needs a login and none was given")
+                token = await self._tokens.token(self)
+                headers["Authorization"] = f"Bearer {token}"
+            request = self._http.build_request(method, url, headers=headers, **kwargs)
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc) from exc
+            if response.is_success:
+                return response
+            if (
+                response.status_code == 401
+                and token is not None
+                and self._tokens is not None
+                and not retried
+                and await self._tokens.rejected(token)
+            ):
+                await response.aclose()
+                retried = True
+                continue
+            raise await self._error(response)
+
+    async def _error(self, response: httpx.Response) -> ImageRepoError:
+        try:
+            await response.aread()
+            body: Any = response.json()
+        except (httpx.HTTPError, ValueError):
+            body = None
+        finally:
+            await response.aclose()
+        return error_from_body(response.status_code, body)
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise TransportError(
+                f"the server at {self.base_url} sent an answer that is not JSON "
+                f"(HTTP {response.status_code})"
+            ) from exc
+
+    def _transport_error(self, exc: httpx.HTTPError) -> TransportError:
+        where = self.base_url
+        if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+            reason = "connection timed out" if isinstance(exc, httpx.ConnectTimeout) else None
+            return TransportError(
+                f"cannot reach the server at {where}: {reason or _connect_reason(exc)}"
+                " — is `imagerepo serve` running?",
+                kind="connect",
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return TransportError(
+                f"the server at {where} did not answer in time ({type(exc).__name__})",
+                kind="timeout",
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return TransportError(f"{where} is not an http:// or https:// URL", kind="url")
+        detail = str(exc) or type(exc).__name__
+        return TransportError(
+            f"lost the connection to the server at {where}: {detail}", kind="network"
+        )
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """The most telling cause in the chain (httpx hides 'refused' behind 'All attempts failed')."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "unknown host name"
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or "connection failed"
+
+
+def _image_path(image_id: str) -> str:
+    # Quoted whole, so an id can never step into another route ("../users").
+    return f"{API}/images/{quote(image_id, safe='')}"
+
+
+def _object(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise TransportError(f"expected a JSON object for the {what}, got {type(body).__name__}")
+    return body
