@@ -98,26 +98,6 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
-class NewImage:
-    """What the upload service hands the repository to insert."""
-
-    id: str
-    owner_id: str
-    title: str
-    filename: str
-    description: str
-    visibility: Visibility
-    sha256: str
-    size: int
-    media_type: str
-    width: int
-    height: int
-    created_at: datetime
-    metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
-    phash: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ImageQuery:
     """A listing request, already bound to the caller it is evaluated for."""
 

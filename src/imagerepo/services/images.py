@@ -12,7 +12,7 @@ from typing import Protocol
 
 from imagerepo.cache.base import Cache
 from imagerepo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from imagerepo.models import Image, ImageQuery, NewImage, Page, SimilarImage, User, Visibility
+from imagerepo.models import Image, ImageQuery, Page, SimilarImage, User, Visibility
 from imagerepo.services.analysis import analyse_upload, hamming
 from imagerepo.services.clock import Clock
 from imagerepo.services.cursors import decode_cursor, encode_cursor
@@ -35,7 +35,7 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ImageStore(Protocol):
-    async def add(self, new: NewImage) -> None: ...
+    async def add(self, new: Image) -> None: ...
     async def get(self, image_id: str) -> Image | None: ...
     async def by_owner_and_hash(self, owner_id: str, sha256: str) -> Image | None: ...
     async def page(self, query: ImageQuery) -> Page: ...
@@ -159,9 +159,10 @@ class ImageService:
             return Ingested(existing, created=False, near_duplicates=[])
         analysis = await self._pool.run(analyse_upload, staged.path, self._max_image_pixels)
         name = clean_filename(filename)
-        new = NewImage(
+        new = Image(
             id=new_id(),
             owner_id=owner.id,
+            owner=owner.username,
             title=title_from(name),
             filename=name,
             description=check_description(description) or "",
@@ -172,6 +173,7 @@ class ImageService:
             width=analysis.info.width,
             height=analysis.info.height,
             created_at=self._clock(),
+            taken_at=analysis.metadata.taken_at,
             metadata=analysis.metadata,
             phash=analysis.phash,
         )

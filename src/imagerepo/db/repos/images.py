@@ -12,7 +12,7 @@ from imagerepo.db.repos.users import as_utc
 from imagerepo.db.similarity import BAND_WIDTHS, band_neighbourhood, phash_bands
 from imagerepo.db.tables import ImageRow, UserRow
 from imagerepo.errors import Conflict
-from imagerepo.models import Image, ImageQuery, NewImage, Page, PhotoMetadata, Visibility
+from imagerepo.models import Image, ImageQuery, Page, PhotoMetadata, Visibility
 
 _IN_BATCH = 500  # bound parameters per IN (...) list
 
@@ -39,7 +39,7 @@ def _to_image(row: ImageRow, owner: str) -> Image:
     )
 
 
-def _to_row(new: NewImage) -> ImageRow:
+def _to_row(new: Image) -> ImageRow:
     metadata = new.metadata
     bands = phash_bands(new.phash) if new.phash is not None else (None, None, None)
     return ImageRow(
@@ -84,7 +84,7 @@ class ImageRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def add(self, new: NewImage) -> None:
+    async def add(self, new: Image) -> None:
         """Insert one row; `Conflict` if this owner already has these bytes."""
         async with self._sessions() as session:
             session.add(_to_row(new))
