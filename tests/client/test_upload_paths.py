@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from imagerepo.client.upload import collect, looks_like_image
+from imagerepo.client.selection import FolderRules, collect, looks_like_image
 
 
 def touch(path: Path) -> Path:
@@ -184,3 +184,74 @@ def test_image_extensions(name: str) -> None:
 @pytest.mark.parametrize("name", ["a.txt", "a.jpg.part", "jpg", "a.svg", "a", "a.mov"])
 def test_not_image_extensions(name: str) -> None:
     assert not looks_like_image(Path(name))
+
+
+# -- --include / --exclude ----------------------------------------------------------------------
+
+
+def walk(root: Path, include: list[str] = [], exclude: list[str] = []) -> list[str]:  # noqa: B006
+    return names(collect(dirs=[root], rules=FolderRules(include, exclude)).files, root)
+
+
+@pytest.fixture
+def shoot(tmp_path: Path) -> Path:
+    root = tmp_path / "shoot"
+    for name in ["a.jpg", "b.PNG", "raw/r.jpg", "2024/raw/r2.jpg", "2024/x.JPG", "2024/y.gif"]:
+        touch(root / name)
+    return root
+
+
+def test_exclude_star_slash_means_at_any_depth(shoot: Path) -> None:
+    assert walk(shoot, exclude=["*/raw/*"]) == ["2024/x.JPG", "2024/y.gif", "a.jpg", "b.PNG"]
+
+
+def test_a_pattern_without_a_leading_star_is_relative_to_the_folder(shoot: Path) -> None:
+    assert walk(shoot, exclude=["raw/*"]) == [
+        "2024/raw/r2.jpg",
+        "2024/x.JPG",
+        "2024/y.gif",
+        "a.jpg",
+        "b.PNG",
+    ]
+
+
+def test_include_narrows_case_insensitively(shoot: Path) -> None:
+    assert walk(shoot, include=["*.jpg"]) == ["2024/raw/r2.jpg", "2024/x.JPG", "a.jpg", "raw/r.jpg"]
+    assert walk(shoot, include=["*.jpg", "*.png"], exclude=["*/raw/*"]) == [
+        "2024/x.JPG",
+        "a.jpg",
+        "b.PNG",
+    ]
+
+
+def test_what_the_rules_leave_out_is_counted(shoot: Path) -> None:
+    selection = collect(dirs=[shoot], rules=FolderRules(["*.jpg"], ["*/raw/*"]))
+    assert sorted((p.relative_to(shoot).as_posix(), why) for p, why in selection.skipped) == [
+        ("2024/raw", "excluded by --exclude"),  # a whole folder: not even walked
+        ("2024/y.gif", "not matched by --include"),
+        ("b.PNG", "not matched by --include"),
+        ("raw", "excluded by --exclude"),
+    ]
+
+
+def test_a_folder_is_pruned_only_when_all_below_it_would_be_excluded(
+    shoot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = FolderRules(exclude=["*/raw/*", "*/raw/", "*.gif"])
+    assert rules.prunes("raw") and rules.prunes("2024/raw")
+    assert not rules.prunes("2024")  # "*/raw/" names no file below 2024/, nor does "*.gif"
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: Path) -> Any:
+        listed.append(Path(path).relative_to(shoot).as_posix())
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    collect(dirs=[shoot], rules=rules)
+    assert listed == [".", "2024"]
+
+
+def test_explicit_files_are_not_filtered(shoot: Path) -> None:
+    rules = FolderRules(include=["*.png"], exclude=["*"])
+    assert collect(files=[shoot / "a.jpg"], rules=rules).files == [shoot / "a.jpg"]

@@ -1,18 +1,22 @@
 """The upload worker pool: bounded, complete, in order, and never stopped by one bad file.
 
-`SlowClient` stands in for `ImageRepoClient.upload` (no HTTP): it opens the file like the real one
-and counts how many are open at once, which is what broke the 2021 client at `ulimit -n 256`.
+`SlowClient` stands in for `ImageRepoClient` (no HTTP): `check_digests` says every file is
+missing, and `upload` opens the file like the real one and counts how many are open at once,
+which is what broke the 2021 client at `ulimit -n 256`. The sync against the real app is in
+test_sync.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from imagerepo.client.api import ImageRepoClient
-from imagerepo.client.schemas import ImageJSON, UploadResult, Visibility
-from imagerepo.client.upload import Selection, Status, collect, upload_all
+from imagerepo.client.schemas import DigestCheck, ImageJSON, UploadResult, Visibility
+from imagerepo.client.selection import Selection, collect
+from imagerepo.client.upload import Status, upload_all
 from imagerepo.errors import InvalidImage, TransportError
 
 
@@ -23,6 +27,9 @@ class SlowClient:
         self.sent: list[Path] = []
         self.refuse = refuse
         self.unreachable_after = unreachable_after
+
+    async def check_digests(self, digests: Sequence[str]) -> DigestCheck:
+        return DigestCheck(existing={}, missing=list(digests))
 
     async def upload(
         self, path: Path, *, description: str = "", visibility: Visibility = "public"
@@ -49,7 +56,7 @@ def make_files(folder: Path, count: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"img_{i:04d}.jpg" for i in range(count)]
     for path in paths:
-        path.write_bytes(b"x")
+        path.write_bytes(path.name.encode())  # distinct bytes: identical ones are sent once
     return paths
 
 
@@ -114,5 +121,5 @@ async def test_the_summary_counts_skipped_files(tmp_path: Path) -> None:
     (tmp_path / "d" / "c.txt").write_text("x")
     report = await upload_all(SlowClient().client, collect(dirs=[tmp_path / "d"]))
     assert report.summary() == (
-        "0 new, 0 already stored, 0 failed; 3 skipped (1 hidden, 2 not an image file name)"
+        "0 new, 0 already stored, 0 failed\nskipped: 1 hidden, 2 not an image file name"
     )

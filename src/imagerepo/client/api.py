@@ -7,6 +7,10 @@ network enters, so callers only ever catch `imagerepo.errors.ImageRepoError`:
   (`error_from_body`), so `NotFound` raised by the server is `NotFound` here;
 - an httpx connection error or timeout becomes `TransportError` with a sentence a user can act on.
 
+Transient failures (no answer, 5xx, 429) are retried here too, by a `RetryPolicy` (see
+`imagerepo.client.retry` for which and how long), so every command and the bulk uploader get the
+same behaviour; a caller sees an error only once the retries are spent.
+
 Where tokens come from is not its business: it asks a `TokenProvider` before each authenticated
 call and tells it when the server refused one (see `imagerepo.client.auth`). The transport is a
 parameter, so tests can pass `httpx.ASGITransport(app=...)` and need no network.
@@ -20,7 +24,7 @@ import mimetypes
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, cast
@@ -29,9 +33,12 @@ from urllib.parse import quote
 import httpx
 
 from imagerepo import __version__
+from imagerepo.client.retry import RetryPolicy, parse_retry_after, retryable_status
 from imagerepo.client.schemas import (
+    DigestCheck,
     ImageJSON,
     ImagePage,
+    NearDuplicateJSON,
     TokenResponse,
     UploadResult,
     UserJSON,
@@ -43,6 +50,10 @@ API = "/api/v1"
 # Connecting is quick or never; reading waits for the server to decode and hash a large upload.
 # No pool timeout: callers bound their own concurrency, a request waiting for a slot is not stuck.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=None)
+# Half the server's limit of 10 000 per request: a 350 KB body, answered in well under a second.
+CHECK_BATCH = 5_000
+# httpx errors after which the same request may well succeed: the network, not the request.
+_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 class TokenProvider(Protocol):
@@ -80,10 +91,13 @@ class ImageRepoClient:
         tokens: TokenProvider | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
     ) -> None:
         base = base_url.strip().rstrip("/")
         self.base_url = base if "://" in base else f"http://{base}"
         self._tokens = tokens
+        self._retry = retry if retry is not None else RetryPolicy()
+        self._reached = False  # has the server answered anything yet? (see `_request`)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -164,8 +178,42 @@ class ImageRepoClient:
             )
         finally:
             await asyncio.to_thread(fh.close)
-        image = cast(ImageJSON, _object(self._json(response), "image"))
-        return UploadResult(created=response.status_code == 201, image=image)
+        body = _object(self._json(response), "image")
+        near = body.pop("near_duplicates", None)
+        near_duplicates = [
+            cast(NearDuplicateJSON, n)
+            for n in (near if isinstance(near, list) else [])
+            if isinstance(n, dict) and isinstance(n.get("id"), str)
+        ]
+        return UploadResult(
+            created=response.status_code == 201,
+            image=cast(ImageJSON, body),
+            near_duplicates=near_duplicates,
+        )
+
+    async def check_digests(self, digests: Sequence[str]) -> DigestCheck:
+        """Which of these sha256 hex digests the caller already has, and which are missing.
+
+        Asked in batches of `CHECK_BATCH`; repeated digests are asked once.
+        """
+        existing: dict[str, str] = {}
+        missing: list[str] = []
+        unique = list(dict.fromkeys(d.lower() for d in digests))
+        for start in range(0, len(unique), CHECK_BATCH):
+            batch = unique[start : start + CHECK_BATCH]
+            response = await self._request("POST", f"{API}/images/check", json={"sha256": batch})
+            body = _object(self._json(response), "digest check")
+            found, absent = body.get("existing"), body.get("missing")
+            if not (
+                isinstance(found, dict)
+                and isinstance(absent, list)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in found.items())
+                and all(isinstance(d, str) for d in absent)
+            ):
+                raise TransportError(f"the server at {self.base_url} sent a malformed digest check")
+            existing.update(found)
+            missing.extend(absent)
+        return DigestCheck(existing=existing, missing=missing)
 
     async def list_images(
         self,
@@ -281,13 +329,15 @@ class ImageRepoClient:
     async def _request(
         self, method: str, url: str, *, auth: bool = True, stream: bool = False, **kwargs: Any
     ) -> httpx.Response:
-        """Send once; if the server refuses a token the provider is willing to replace, once more.
+        """Send, retrying what `RetryPolicy` allows; once more if a refused token can be replaced.
 
         Returns only 2xx answers (unread when `stream`); anything else is raised as the
-        `ImageRepoError` its body describes.
+        `ImageRepoError` its body describes, or `TransportError` when no answer came.
         """
-        retried = False
+        token_replaced = False
+        attempt = 0
         while True:
+            attempt += 1
             headers: dict[str, str] = {}
             token: str | None = None
             if auth:
@@ -299,18 +349,37 @@ class ImageRepoClient:
             try:
                 response = await self._http.send(request, stream=stream)
             except httpx.HTTPError as exc:
-                raise self._transport_error(exc) from exc
+                error = self._transport_error(exc)
+                # A refused first connection means no server: say so now, do not wait 7 s.
+                transient = isinstance(exc, _TRANSIENT) and (
+                    self._reached or error.context.get("kind") != "connect"
+                )
+                if transient and attempt < self._retry.attempts:
+                    await self._retry.wait(attempt)
+                    continue
+                if attempt > 1:
+                    error = TransportError(
+                        f"{error.message} (after {attempt} attempts)", **error.context
+                    )
+                raise error from exc
+            self._reached = True
             if response.is_success:
                 return response
             if (
                 response.status_code == 401
                 and token is not None
                 and self._tokens is not None
-                and not retried
+                and not token_replaced
                 and await self._tokens.rejected(token)
             ):
                 await response.aclose()
-                retried = True
+                token_replaced = True
+                attempt -= 1  # not the server failing: this try does not count
+                continue
+            if retryable_status(response.status_code) and attempt < self._retry.attempts:
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                await response.aclose()
+                await self._retry.wait(attempt, retry_after)
                 continue
             raise await self._error(response)
 

@@ -1,6 +1,6 @@
 """Which server, which user, and how to prove it: the client's credential resolution.
 
-Server URL: `--url` → `$IMAGEREPO_URL` → the store's default → `imagerepo.config.DEFAULT_URL`.
+Server URL: `--url` → `$IMAGEREPO_URL` → the store's default → `DEFAULT_URL` (the server's).
 User name:  `--user` → `$IMAGEREPO_USER` → the store's default for that URL → `root`.
 Token, first that works:
   1. an explicit password (`--password-stdin`) or `$IMAGEREPO_PASSWORD` — logs in;
@@ -25,13 +25,15 @@ from collections.abc import Callable
 from imagerepo import credentials
 from imagerepo.client.api import ImageRepoClient
 from imagerepo.client.schemas import TokenResponse
-from imagerepo.config import DEFAULT_URL
 from imagerepo.errors import AuthenticationFailed
 
 URL_ENV = "IMAGEREPO_URL"
 USER_ENV = "IMAGEREPO_USER"
 PASSWORD_ENV = "IMAGEREPO_PASSWORD"  # noqa: S105 (a variable name, not a secret)
 DEFAULT_USER = "root"
+# The same as `imagerepo.config.DEFAULT_URL` (a test holds them equal), written out because
+# importing the server's settings pulls in pydantic-settings: 0.1 s on every client command.
+DEFAULT_URL = "http://127.0.0.1:8000"
 EXPIRY_MARGIN_SECONDS = 30.0
 
 

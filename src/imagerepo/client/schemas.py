@@ -6,10 +6,36 @@ server sent; only the answers the client itself acts on get a small dataclass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, TypedDict
+from dataclasses import dataclass, field
+from typing import Literal, NotRequired, TypedDict
 
 Visibility = Literal["public", "private"]
+
+
+class PhotoMetadataJSON(TypedDict, total=False):
+    """What the server read from the file (EXIF); a field is absent when the file did not say.
+
+    The location and the serial numbers are sent to the owner only.
+    """
+
+    taken_at: str  # ISO 8601, aware
+    taken_at_local: str  # the camera's wall-clock time, as written
+    taken_at_offset: str  # "+01:00"
+    camera_make: str
+    camera_model: str
+    lens: str
+    exposure_time: float  # seconds
+    f_number: float
+    iso: int
+    focal_length: float  # mm
+    focal_length_35mm: int
+    orientation: int
+    software: str
+    gps_latitude: float
+    gps_longitude: float
+    gps_altitude: float  # metres
+    body_serial: str
+    lens_serial: str
 
 
 class ImageJSON(TypedDict):
@@ -25,6 +51,16 @@ class ImageJSON(TypedDict):
     width: int
     height: int
     created_at: str
+    # Not required: servers before photo metadata do not send them.
+    taken_at: NotRequired[str | None]
+    metadata: NotRequired[PhotoMetadataJSON]
+
+
+class NearDuplicateJSON(TypedDict):
+    """One of the uploader's own images that looks almost the same (perceptual hash)."""
+
+    id: str
+    distance: int  # Hamming distance, 0-64
 
 
 class UserJSON(TypedDict):
@@ -54,7 +90,17 @@ class ImagePage:
 @dataclass(frozen=True, slots=True)
 class UploadResult:
     """The answer to one upload: `created` is False when the user already had these bytes (the
-    server answered 200 with the existing image instead of 201)."""
+    server answered 200 with the existing image instead of 201); `near_duplicates` are the user's
+    images that look almost the same."""
 
     created: bool
     image: ImageJSON
+    near_duplicates: list[NearDuplicateJSON] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCheck:
+    """The answer to `/images/check`: digests the caller already has (→ image id), and the rest."""
+
+    existing: dict[str, str]
+    missing: list[str]
