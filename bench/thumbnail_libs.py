@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import os
 import statistics
 import time
@@ -95,7 +96,9 @@ def median_ms(func: Callable[[str], int], paths: list[str], rounds: int) -> floa
 
 def throughput(func: Callable[[str], int], paths: list[str], rounds: int, workers: int) -> float:
     jobs = paths * rounds
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: forking after libvips has started its threads deadlocks.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         list(pool.map(func, paths))  # warm up every worker
         start = time.perf_counter()
         list(pool.map(func, jobs))
