@@ -70,11 +70,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             passwords = Passwords(
                 pool, time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             )
+            cache = build_cache(settings)
             user_service = UserService(
                 UserRepository(sessions),
                 passwords,
                 Tokens(settings.signing_key(), settings.token_ttl_seconds),
                 clock,
+                cache,
             )
             originals = LocalBlobStore(settings.blob_dir)
             derivatives = Derivatives(
@@ -89,7 +91,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
                 originals,
                 derivatives,
                 staging,
-                build_cache(settings),
+                cache,
                 pool,
                 clock,
                 max_upload_bytes=settings.max_upload_bytes,

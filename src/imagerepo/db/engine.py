@@ -26,10 +26,16 @@ def _tune_sqlite(dbapi_connection: object, _record: ConnectionPoolEntry) -> None
 
 
 def create_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    if engine.dialect.name == "sqlite":
-        sync_engine: Engine = engine.sync_engine
-        event.listen(sync_engine, "connect", _tune_sqlite)
+    if url.startswith("sqlite"):
+        # Each aiosqlite connection is a thread plus PRAGMAs on connect: keep enough open for
+        # the requests in flight instead of opening and closing overflow connections.
+        return _sqlite(create_async_engine(url, pool_size=16, max_overflow=16))
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def _sqlite(engine: AsyncEngine) -> AsyncEngine:
+    sync_engine: Engine = engine.sync_engine
+    event.listen(sync_engine, "connect", _tune_sqlite)
     return engine
 
 

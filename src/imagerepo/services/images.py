@@ -30,7 +30,7 @@ MAX_KEYWORD_LENGTH = 100
 CACHE_GENERATION = "images"
 MAX_CHECK_DIGESTS = 10_000
 MAX_SIMILAR_DISTANCE = 12
-NEAR_DUPLICATE_DISTANCE = 6
+NEAR_DUPLICATE_DISTANCE = 5  # probes each band at radius 1: ~70 values, not ~700
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -193,9 +193,8 @@ class ImageService:
                 raise
         await self._invalidate()
         await self._derivatives.save_thumbnail(sha256, analysis.thumbnail)
-        image = await self.get(owner, new.id)
-        near = await self._similar_to(image, owner, NEAR_DUPLICATE_DISTANCE, owner_id=owner.id)
-        return Ingested(image, created=True, near_duplicates=near)
+        near = await self._similar_to(new, owner, NEAR_DUPLICATE_DISTANCE, owner_id=owner.id)
+        return Ingested(new, created=True, near_duplicates=near)
 
     async def check(self, owner: User, digests: Sequence[str]) -> dict[str, str]:
         """Which of these sha256 digests `owner` already has (digest → image id)."""

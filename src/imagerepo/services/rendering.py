@@ -31,7 +31,7 @@ def display_copy(image: Image.Image, box: int) -> Image.Image:
     """Upright, fitted in `box`x`box`, converted to 8-bit sRGB (RGB, or RGBA if it has alpha)."""
     image = ImageOps.exif_transpose(image)
     image = _eight_bit(image)
-    image.thumbnail((box, box), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    image.thumbnail((box, box), Image.Resampling.BICUBIC, reducing_gap=2.0)
     return _to_srgb(image)
 
 

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from imagerepo.cache.base import Cache
 from imagerepo.errors import (
     AuthenticationFailed,
     InvalidCredentials,
@@ -20,6 +21,7 @@ from imagerepo.services.passwords import Passwords
 from imagerepo.services.tokens import IssuedToken, Tokens
 
 ROOT = "root"
+USER_GENERATION = "users"
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
@@ -43,9 +45,10 @@ class RootBootstrap:
 
 class UserService:
     def __init__(
-        self, store: UserStore, passwords: Passwords, tokens: Tokens, clock: Clock
+        self, store: UserStore, passwords: Passwords, tokens: Tokens, clock: Clock, cache: Cache
     ) -> None:
         self._store = store
+        self._cache = cache
         self._passwords = passwords
         self._tokens = tokens
         self._clock = clock
@@ -64,7 +67,9 @@ class UserService:
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise ValidationFailed(f"a password needs at least {MIN_PASSWORD} characters")
         user = User(id=new_id(), username=username, is_admin=is_admin, created_at=self._clock())
-        return await self._store.add(user, await self._passwords.hash(password))
+        created = await self._store.add(user, await self._passwords.hash(password))
+        await self._cache.bump(USER_GENERATION)
+        return created
 
     async def ensure_root(self, password: str | None) -> RootBootstrap:
         if await self._store.by_username(ROOT) is not None:
@@ -83,7 +88,15 @@ class UserService:
         return self._tokens.issue(found.user.id, self._clock())
 
     async def authenticate(self, token: str) -> User:
-        user = await self._store.by_id(self._tokens.subject(token))
+        """The user a token names. Users are cached (every request asks); a user write bumps
+        the generation, so a changed or removed user is never served from the cache."""
+        user_id = self._tokens.subject(token)
+        key = f"user:{await self._cache.generation(USER_GENERATION)}:{user_id}"
+        cached = await self._cache.get(key)
+        if isinstance(cached, User):
+            return cached
+        user = await self._store.by_id(user_id)
         if user is None:
             raise AuthenticationFailed("the access token names a user that no longer exists")
+        await self._cache.set(key, user)
         return user
