@@ -163,7 +163,7 @@ def upload(
         ),
     ] = None,
     private: Annotated[
-        bool, typer.Option("--private", help="Only you (and admins) can see them.")
+        bool, typer.Option("--private", help="Only you can see them (everyone else gets 404).")
     ] = False,
     description: Annotated[str, typer.Option(help="Description for every file sent.")] = "",
     user: UserOption = None,
