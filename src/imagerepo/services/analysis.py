@@ -65,4 +65,4 @@ def render_file(path: Path, max_pixels: int, box: int, fmt: OutputFormat) -> byt
     with open_image(path, max_pixels) as image:
         prepare_decode(image, box)
         image.load()
-        return encode(display_copy(image, box), fmt)
+        return encode(display_copy(image, box), fmt, full_size=box == 0)

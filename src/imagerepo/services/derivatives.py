@@ -31,8 +31,9 @@ from imagerepo.workers import WorkerPool
 
 log = logging.getLogger("imagerepo")
 
-Kind = Literal["thumbnail", "preview"]
-SIZES: dict[Kind, int] = {"thumbnail": THUMBNAIL_SIZE, "preview": PREVIEW_SIZE}
+Kind = Literal["thumbnail", "preview", "full"]
+#: "full" is the whole picture without its metadata: what others get instead of the original.
+SIZES: dict[Kind, int] = {"thumbnail": THUMBNAIL_SIZE, "preview": PREVIEW_SIZE, "full": 0}
 
 
 @dataclass(frozen=True, slots=True)

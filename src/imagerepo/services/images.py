@@ -70,6 +70,13 @@ class ImageFile:
     image: Image
     path: Path | None
     stream: AsyncIterator[bytes] | None
+    media_type: str
+    etag: str
+    filename: str
+
+
+#: The clean full-size copy keeps a lossy photo lossy and a lossless picture lossless-ish.
+_FULL_COPY_FORMAT: dict[str, OutputFormat] = {"image/png": "webp", "image/gif": "webp"}
 
 
 def clean_filename(raw: str | None) -> str:
@@ -275,11 +282,17 @@ class ImageService:
         )
 
     async def open_file(self, viewer: User, image_id: str) -> ImageFile:
+        """The original bytes for the owner. Anyone else gets the full picture re-encoded with
+        no metadata at all: an original can carry its location in EXIF, XMP or IPTC."""
         image = await self.get(viewer, image_id)
-        path = self._blobs.local_path(image.sha256)
-        if path is not None:
-            return ImageFile(image=image, path=path, stream=None)
-        return ImageFile(image=image, path=None, stream=self._blobs.get(image.sha256))
+        if image.owner_id == viewer.id:
+            path = self._blobs.local_path(image.sha256)
+            stream = None if path is not None else self._blobs.get(image.sha256)
+            return ImageFile(image, path, stream, image.media_type, image.sha256, image.filename)
+        fmt = _FULL_COPY_FORMAT.get(image.media_type, "jpeg")
+        copy = await self._derivatives.get(image, "full", fmt)
+        name = f"{PurePosixPath(image.filename).stem or 'image'}.{'jpg' if fmt == 'jpeg' else fmt}"
+        return ImageFile(image, copy.path, copy.stream, copy.media_type, copy.key, name)
 
     async def update(
         self,

@@ -215,22 +215,21 @@ async def get_image_file(
     images: Images,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The original bytes, exactly as uploaded (metadata included: this is the owner's file)."""
+    """The original bytes for the owner; for anyone else the full picture without metadata."""
     found = await images.open_file(user, image_id)
-    image = found.image
-    headers = cache_headers(image, image.sha256)
-    if not_modified(if_none_match, image.sha256):
+    headers = cache_headers(found.image, found.etag)
+    if not_modified(if_none_match, found.etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     if found.path is not None:
         return FileResponse(
             found.path,
-            media_type=image.media_type,
+            media_type=found.media_type,
             headers=headers,
-            filename=image.filename,
+            filename=found.filename,
             content_disposition_type="inline",
         )
     assert found.stream is not None
-    return StreamingResponse(found.stream, media_type=image.media_type, headers=headers)
+    return StreamingResponse(found.stream, media_type=found.media_type, headers=headers)
 
 
 @router.patch("/{image_id}", response_model=ImageOut, responses=_ERRORS)
