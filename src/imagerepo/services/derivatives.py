@@ -99,7 +99,4 @@ class Derivatives:
             return await self._pool.run(render_file, staged.path, self._max_image_pixels, box, fmt)
 
     async def _save(self, key: str, data: bytes) -> None:
-        async with self._staging.file(max_bytes=len(data)) as staged:
-            await staged.write(data)
-            await staged.finish()
-            await self._store.put(key, staged.path)
+        await self._store.put_bytes(key, data)

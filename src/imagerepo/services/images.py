@@ -47,7 +47,8 @@ class ImageStore(Protocol):
     async def existing_hashes(self, owner_id: str, digests: Sequence[str]) -> dict[str, str]: ...
     async def near(
         self, phash: int, radius: int, *, viewer_id: str, owner_id: str | None = None
-    ) -> list[Image]: ...
+    ) -> list[tuple[str, int]]: ...
+    async def get_many(self, image_ids: Sequence[str]) -> dict[str, Image]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ class Listing:
 class Ingested:
     image: Image
     created: bool
-    near_duplicates: list[SimilarImage]
+    near_duplicates: list[tuple[str, int]]  # (image id, Hamming distance), nearest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,24 +220,26 @@ class ImageService:
         if not 0 <= distance <= MAX_SIMILAR_DISTANCE:
             raise ValidationFailed(f"distance is between 0 and {MAX_SIMILAR_DISTANCE}")
         image = await self.get(viewer, image_id)
-        return (await self._similar_to(image, viewer, distance))[:limit]
+        nearest = (await self._similar_to(image, viewer, distance))[:limit]
+        images = await self._images.get_many([found_id for found_id, _ in nearest])
+        return [SimilarImage(images[i], d) for i, d in nearest if i in images]
 
     async def _similar_to(
         self, image: Image, viewer: User, distance: int, owner_id: str | None = None
-    ) -> list[SimilarImage]:
+    ) -> list[tuple[str, int]]:
+        """(id, distance) of visible images within `distance`, nearest first; only ids and
+        hashes are read here, since most callers need nothing more."""
         if image.phash is None:
             return []
         candidates = await self._images.near(
             image.phash, distance // 3, viewer_id=viewer.id, owner_id=owner_id
         )
         found = [
-            SimilarImage(other, hamming(image.phash, other.phash))
-            for other in candidates
-            if other.id != image.id and other.phash is not None
+            (other_id, hamming(image.phash, other_phash))
+            for other_id, other_phash in candidates
+            if other_id != image.id
         ]
-        found = [s for s in found if s.distance <= distance]
-        found.sort(key=lambda s: (s.distance, -s.image.created_at.timestamp(), s.image.id))
-        return found
+        return sorted((f for f in found if f[1] <= distance), key=lambda f: (f[1], f[0]))
 
     async def derivative(
         self, viewer: User, image_id: str, kind: Kind, fmt: OutputFormat

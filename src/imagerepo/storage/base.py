@@ -19,6 +19,10 @@ class BlobStore(Protocol):
         """Store `source` (consumed) under `sha256`; True if it was new."""
         ...
 
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        """Store small bytes (a derivative) under `key`, as durably as `put`."""
+        ...
+
     def get(self, sha256: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
         """Stream the blob; raises `NotFound` if absent."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from pathlib import Path
@@ -41,6 +42,26 @@ class LocalBlobStore:
         os.replace(source, target)
         _fsync_dir(target.parent)
         return True
+
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        await to_thread.run_sync(self._put_bytes, key, data)
+
+    def _put_bytes(self, key: str, data: bytes) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".put-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(name, 0o640)
+            os.replace(name, target)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(name)
+            raise
+        _fsync_dir(target.parent)
 
     async def get(self, sha256: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
         path = self._path(sha256)

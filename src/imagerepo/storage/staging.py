@@ -69,12 +69,19 @@ class Staging:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
+    def _create(self) -> tuple[str, BinaryIO]:
+        try:
+            fd, name = tempfile.mkstemp(prefix="upload-", dir=self.directory)
+        except FileNotFoundError:  # first use, or the folder was removed under us
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix="upload-", dir=self.directory)
+        return name, os.fdopen(fd, "wb")
+
     @asynccontextmanager
     async def file(self, max_bytes: int) -> AsyncIterator[StagedFile]:
         """A fresh staged file; removed on exit unless the store consumed (moved) it."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="upload-", dir=self.directory)
-        staged = StagedFile(Path(name), os.fdopen(fd, "wb"), max_bytes)
+        name, handle = await to_thread.run_sync(self._create)
+        staged = StagedFile(Path(name), handle, max_bytes)
         try:
             yield staged
         finally:

@@ -105,7 +105,8 @@ async def upload_image(request: Request, user: CurrentUser, images: Images) -> J
     body = UploadOut(
         **ImageOut.of(ingested.image, user.id).model_dump(),
         near_duplicates=[
-            NearDuplicate(id=n.image.id, distance=n.distance) for n in ingested.near_duplicates
+            NearDuplicate(id=image_id, distance=distance)
+            for image_id, distance in ingested.near_duplicates
         ],
     )
     return JSONResponse(

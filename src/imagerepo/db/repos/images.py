@@ -177,15 +177,16 @@ class ImageRepository:
 
     async def near(
         self, phash: int, radius: int, *, viewer_id: str, owner_id: str | None = None
-    ) -> list[Image]:
-        """Images visible to `viewer_id` whose hash agrees with `phash` to within `radius` bits
-        in at least one band: a superset of everything within Hamming distance 3*radius+2."""
+    ) -> list[tuple[str, int]]:
+        """(id, phash) of images visible to `viewer_id` whose hash agrees with `phash` to within
+        `radius` bits in at least one band: a superset of all within distance 3*radius+2."""
         probes = [
             band_neighbourhood(value, width, radius)
             for value, width in zip(phash_bands(phash), BAND_WIDTHS, strict=True)
         ]
-        statement = _with_owner().where(
+        statement = select(ImageRow.id, ImageRow.phash).where(
             _visible_to(viewer_id),
+            ImageRow.phash.is_not(None),
             or_(
                 ImageRow.phash_band0.in_(probes[0]),
                 ImageRow.phash_band1.in_(probes[1]),
@@ -196,7 +197,16 @@ class ImageRepository:
             statement = statement.where(ImageRow.owner_id == owner_id)
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()
-        return [_to_image(row[0], row[1]) for row in rows]
+        return [(row[0], row[1]) for row in rows if row[1] is not None]
+
+    async def get_many(self, image_ids: Sequence[str]) -> dict[str, Image]:
+        found: dict[str, Image] = {}
+        async with self._sessions() as session:
+            for start in range(0, len(image_ids), _IN_BATCH):
+                batch = image_ids[start : start + _IN_BATCH]
+                rows = await session.execute(_with_owner().where(ImageRow.id.in_(batch)))
+                found.update({row[0].id: _to_image(row[0], row[1]) for row in rows})
+        return found
 
     async def hash_in_use(self, sha256: str) -> bool:
         async with self._sessions() as session:
