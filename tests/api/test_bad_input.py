@@ -136,3 +136,9 @@ async def test_hostile_filenames_are_reduced_to_a_name(
         answer = await post_file(http, alice, make_image(seed=len(raw)), name=raw)
         assert answer.status_code == 201, answer.text
         assert answer.json()["filename"] == expected
+
+
+async def test_method_not_allowed_says_what_is(http: httpx.AsyncClient) -> None:
+    answer = await http.request("TRACE", "/healthz")
+    assert_error(answer, 405)
+    assert "GET" in answer.headers["allow"]

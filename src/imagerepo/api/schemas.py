@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,8 +32,11 @@ class UserOut(BaseModel):
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    username: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Letters, digits, '.', '_' or '-'; stored in lowercase.",
+    )
+    password: str = Field(min_length=8, max_length=1024)
     is_admin: bool = False
 
 
@@ -102,7 +105,9 @@ class SimilarPage(BaseModel):
 class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sha256: list[str] = Field(max_length=10_000, description="sha256 hex digests of local files.")
+    sha256: list[Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{64}$")]] = Field(
+        max_length=10_000, description="sha256 hex digests of local files."
+    )
 
 
 class CheckOut(BaseModel):
