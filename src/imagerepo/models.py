@@ -118,11 +118,9 @@ class Page:
 class ImageInfo:
     """What decoding an upload told us about it (size as displayed, after EXIF orientation)."""
 
-    format: str
     media_type: str
     width: int
     height: int
-    frames: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,18 +29,16 @@ def analyse_upload(path: Path, max_pixels: int) -> Analysis:
     """Runs in the worker pool. Raises a 4xx-class error if the bytes are not a usable image."""
     with open_image(path, max_pixels) as image:
         metadata = read_metadata(image)
-        frames = frame_count(image, max_pixels)
+        frame_count(image, max_pixels)  # refuses animations with too many frames
         image.seek(0)
         width, height = image.size
         prepare_decode(image, THUMBNAIL_SIZE)
         image.load()
         thumbnail = display_copy(image, THUMBNAIL_SIZE)
         info = ImageInfo(
-            format=image.format or "",
             media_type=media_type(image, path),
             width=height if metadata.orientation in ROTATED_ORIENTATIONS else width,
             height=width if metadata.orientation in ROTATED_ORIENTATIONS else height,
-            frames=frames,
         )
     return Analysis(
         info=info,

@@ -16,7 +16,7 @@ from imagerepo.models import Image, ImageQuery, Page, SimilarImage, User, Visibi
 from imagerepo.services.analysis import analyse_upload, hamming
 from imagerepo.services.clock import Clock
 from imagerepo.services.cursors import decode_cursor, encode_cursor
-from imagerepo.services.derivatives import Derivative, Derivatives, Kind
+from imagerepo.services.derivatives import Derivatives, Kind
 from imagerepo.services.ids import new_id
 from imagerepo.services.locks import StripedLocks
 from imagerepo.services.rendering import OutputFormat
@@ -73,7 +73,7 @@ class ImageFile:
     stream: AsyncIterator[bytes] | None
     media_type: str
     etag: str
-    filename: str
+    filename: str | None  # for Content-Disposition; None for derivatives
 
 
 #: The clean full-size copy keeps a lossy photo lossy and a lossless picture lossless-ish.
@@ -204,14 +204,15 @@ class ImageService:
         near = await self._similar_to(new, owner, NEAR_DUPLICATE_DISTANCE, owner_id=owner.id)
         return Ingested(new, created=True, near_duplicates=near)
 
-    async def check(self, owner: User, digests: Sequence[str]) -> dict[str, str]:
-        """Which of these sha256 digests `owner` already has (digest → image id)."""
+    async def check(self, owner: User, digests: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+        """Which of these sha256 digests `owner` already has (digest → image id), and the rest."""
         if len(digests) > MAX_CHECK_DIGESTS:
             raise ValidationFailed(f"check at most {MAX_CHECK_DIGESTS} digests per request")
         wanted = list(dict.fromkeys(d.lower() for d in digests))
         if not all(_DIGEST.match(d) for d in wanted):
             raise ValidationFailed("digests are sha256 hex strings (64 characters)")
-        return await self._images.existing_hashes(owner.id, wanted)
+        existing = await self._images.existing_hashes(owner.id, wanted)
+        return existing, [d for d in wanted if d not in existing]
 
     async def similar(
         self, viewer: User, image_id: str, *, distance: int = 8, limit: int = 50
@@ -243,9 +244,10 @@ class ImageService:
 
     async def derivative(
         self, viewer: User, image_id: str, kind: Kind, fmt: OutputFormat
-    ) -> tuple[Image, Derivative]:
+    ) -> ImageFile:
         image = await self.get(viewer, image_id)
-        return image, await self._derivatives.get(image, kind, fmt)
+        found = await self._derivatives.get(image, kind, fmt)
+        return ImageFile(image, found.path, found.stream, found.media_type, found.key, None)
 
     async def get(self, viewer: User, image_id: str) -> Image:
         """The image if `viewer` may see it; a private image of somebody else does not exist."""

@@ -23,8 +23,7 @@ from imagerepo.api.schemas import (
 )
 from imagerepo.errors import PayloadTooLarge
 from imagerepo.models import Image, Visibility
-from imagerepo.services.derivatives import Kind
-from imagerepo.services.images import MAX_SIMILAR_DISTANCE, parse_visibility
+from imagerepo.services.images import MAX_SIMILAR_DISTANCE, ImageFile, parse_visibility
 from imagerepo.services.rendering import OutputFormat
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
@@ -118,8 +117,7 @@ async def upload_image(request: Request, user: CurrentUser, images: Images) -> J
 @router.post("/check", response_model=CheckOut, responses=_ERRORS)
 async def check_digests(body: CheckIn, user: CurrentUser, images: Images) -> CheckOut:
     """Bulk sync: which of these digests you already have, so a client sends only the rest."""
-    existing = await images.check(user, body.sha256)
-    missing = [d for d in dict.fromkeys(x.lower() for x in body.sha256) if d not in existing]
+    existing, missing = await images.check(user, body.sha256)
     return CheckOut(existing=existing, missing=missing)
 
 
@@ -156,20 +154,19 @@ async def similar_images(
     return SimilarPage(items=[SimilarOut.of_similar(f, user.id) for f in found])
 
 
-async def _derivative(
-    image_id: str,
-    kind: Kind,
-    fmt: OutputFormat,
-    user: CurrentUser,
-    images: Images,
-    if_none_match: str | None,
-) -> Response:
-    image, found = await images.derivative(user, image_id, kind, fmt)
-    headers = cache_headers(image, found.key)
-    if not_modified(if_none_match, found.key):
+def send_file(found: ImageFile, if_none_match: str | None) -> Response:
+    """The bytes `found` names, with caching headers; 304 when the client has them already."""
+    headers = cache_headers(found.image, found.etag)
+    if not_modified(if_none_match, found.etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     if found.path is not None:
-        return FileResponse(found.path, media_type=found.media_type, headers=headers)
+        return FileResponse(
+            found.path,
+            media_type=found.media_type,
+            headers=headers,
+            filename=found.filename,
+            content_disposition_type="inline",
+        )
     assert found.stream is not None
     return StreamingResponse(found.stream, media_type=found.media_type, headers=headers)
 
@@ -190,7 +187,8 @@ async def get_thumbnail(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """About 256 px on the long side, upright, sRGB, without GPS or any other metadata."""
-    return await _derivative(image_id, "thumbnail", format, user, images, if_none_match)
+    found = await images.derivative(user, image_id, "thumbnail", format)
+    return send_file(found, if_none_match)
 
 
 @router.get("/{image_id}/preview", response_class=Response, responses=_IMAGE_BYTES)
@@ -202,7 +200,8 @@ async def get_preview(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """About 1440 px on the long side, made on first request; same guarantees as the thumbnail."""
-    return await _derivative(image_id, "preview", format, user, images, if_none_match)
+    found = await images.derivative(user, image_id, "preview", format)
+    return send_file(found, if_none_match)
 
 
 @router.get(
@@ -217,20 +216,7 @@ async def get_image_file(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The original bytes for the owner; for anyone else the full picture without metadata."""
-    found = await images.open_file(user, image_id)
-    headers = cache_headers(found.image, found.etag)
-    if not_modified(if_none_match, found.etag):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    if found.path is not None:
-        return FileResponse(
-            found.path,
-            media_type=found.media_type,
-            headers=headers,
-            filename=found.filename,
-            content_disposition_type="inline",
-        )
-    assert found.stream is not None
-    return StreamingResponse(found.stream, media_type=found.media_type, headers=headers)
+    return send_file(await images.open_file(user, image_id), if_none_match)
 
 
 @router.patch("/{image_id}", response_model=ImageOut, responses=_ERRORS)
