@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from imagerepo import credentials
-from imagerepo.cli import app, safe_filename
+from imagerepo.cli import app
+from imagerepo.cli.images import safe_filename
 from imagerepo.client.schemas import ImageJSON
 
 DOWN = "http://127.0.0.1:1"  # nothing listens on port 1: connection refused at once

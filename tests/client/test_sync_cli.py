@@ -21,6 +21,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from imagerepo import cli, credentials
+from imagerepo.cli import runner
 from imagerepo.client import render
 from imagerepo.client.api import ImageRepoClient
 from imagerepo.client.retry import RetryPolicy
@@ -53,7 +54,7 @@ async def run(wire: Wire, retry: RetryPolicy, monkeypatch: pytest.MonkeyPatch) -
     def client(url: str, **kwargs: Any) -> ImageRepoClient:
         return ImageRepoClient(url, transport=bridge, retry=retry, **kwargs)
 
-    monkeypatch.setattr(cli, "ImageRepoClient", client)
+    monkeypatch.setattr(runner, "ImageRepoClient", client)
     credentials.save_login(BASE_URL, "root", ROOT_PASSWORD)
 
     async def invoke(*args: str) -> Result:

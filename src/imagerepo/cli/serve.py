@@ -1,0 +1,54 @@
+"""`imagerepo serve`, and the server settings the commands that run on the server's machine use.
+
+Server code is imported inside the commands only, so the client commands start fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from imagerepo.cli.runner import fail, guarded
+
+if TYPE_CHECKING:
+    from imagerepo.config import Settings
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data folder (default: $IMAGEREPO_DATA_DIR, else ./data).",
+        show_default=False,
+    ),
+]
+
+
+def server_settings(**overrides: Any) -> Settings:
+    """`Settings` from IMAGEREPO_* variables, with the flags that were given (not None) on top;
+    an invalid value ends the command with one line naming it."""
+    from pydantic import ValidationError
+
+    from imagerepo.config import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"invalid settings: {problems}")
+
+
+@guarded
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (default: 8000).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run the server. Settings come from IMAGEREPO_* variables; these flags override them."""
+    settings = server_settings(host=host, port=port, data_dir=data_dir)
+    from imagerepo.serve import serve as run_server
+
+    run_server(settings)
