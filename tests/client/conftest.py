@@ -1,6 +1,11 @@
 """The real app for client tests, behind `Wire`: an ASGI middleware that counts what reaches the
 server (requests per route, image bytes uploaded) and can play a failing server by answering
 chosen requests itself before letting the rest through. Nothing about the server is mocked.
+
+`run` drives the `imagerepo` command against that app. The CLI runs its own event loop
+(`asyncio.run`), so it runs in a worker thread, and its client reaches the app, which lives on
+the test's loop, through `LoopBridge`. Only the client's transport is swapped; the command, the
+login, the app and its database are the real ones.
 """
 
 from __future__ import annotations
@@ -9,18 +14,24 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from imagerepo import cli, credentials
 from imagerepo.app import create_app
+from imagerepo.cli import runner
 from imagerepo.client.api import ImageRepoClient, StaticToken
 from imagerepo.client.retry import RetryPolicy
 from imagerepo.config import Settings
 from tests.conftest import ROOT_PASSWORD
+from tests.images import make_image
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -134,3 +145,50 @@ async def client(wire: Wire, root_token: str, retry: RetryPolicy) -> AsyncIterat
         retry=retry,
     ) as connected:
         yield connected
+
+
+class LoopBridge(httpx.AsyncBaseTransport):
+    """Sends each request on `loop` (where the app lives) and hands the answer back."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, loop: asyncio.AbstractEventLoop) -> None:
+        self.inner = inner
+        self.loop = loop
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        done: Future[httpx.Response] = asyncio.run_coroutine_threadsafe(
+            self.inner.handle_async_request(request), self.loop
+        )
+        return await asyncio.wrap_future(done)
+
+
+class Run(Protocol):
+    """`await run("upload", ...)`; `input` is the command's stdin."""
+
+    async def __call__(self, *args: str, input: str | None = None) -> Result: ...
+
+
+@pytest.fixture
+async def run(wire: Wire, retry: RetryPolicy, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """The CLI against the in-process app, as root unless `--user` says otherwise."""
+    bridge = LoopBridge(httpx.ASGITransport(app=wire), asyncio.get_running_loop())
+
+    def client(url: str, **kwargs: Any) -> ImageRepoClient:
+        return ImageRepoClient(url, transport=bridge, retry=retry, **kwargs)
+
+    monkeypatch.setattr(runner, "ImageRepoClient", client)
+    credentials.save_login(BASE_URL, "root", ROOT_PASSWORD)
+
+    async def invoke(*args: str, input: str | None = None) -> Result:
+        argv = [*args, "--url", BASE_URL]
+        return await asyncio.to_thread(CliRunner().invoke, cli.app, argv, input=input)
+
+    return invoke
+
+
+def tree(root: Path, names: list[str]) -> Path:
+    """Files under `root`: a distinct small image for each name, text for `.txt` names."""
+    for seed, name in enumerate(names):
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(make_image(seed=seed) if not name.endswith(".txt") else b"notes")
+    return root

@@ -1,75 +1,19 @@
-"""`imagerepo upload` and `show` as a user runs them, against the real app in this process.
-
-The CLI runs its own event loop (`asyncio.run`), so it runs in a worker thread here, and its
-client reaches the app, which lives on the test's loop, through `LoopBridge`. Only the client's
-transport is swapped; the command, the login, the app and its database are the real ones.
-"""
+"""`imagerepo upload` and `show` as a user runs them, against the real app in this process
+(the `run` fixture, see tests/client/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import shutil
-from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
 
-from imagerepo import cli, credentials
-from imagerepo.cli import runner
+from imagerepo import cli
 from imagerepo.client import render
-from imagerepo.client.api import ImageRepoClient
-from imagerepo.client.retry import RetryPolicy
-from tests.client.conftest import BASE_URL, UPLOAD, Wire
-from tests.conftest import ROOT_PASSWORD
+from tests.client.conftest import BASE_URL, UPLOAD, Run, Wire, tree
 from tests.images import EXIF_SAMPLES, make_image
-
-Run = Callable[..., Any]
-
-
-class LoopBridge(httpx.AsyncBaseTransport):
-    """Sends each request on `loop` (where the app lives) and hands the answer back."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, loop: asyncio.AbstractEventLoop) -> None:
-        self.inner = inner
-        self.loop = loop
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        done: Future[httpx.Response] = asyncio.run_coroutine_threadsafe(
-            self.inner.handle_async_request(request), self.loop
-        )
-        return await asyncio.wrap_future(done)
-
-
-@pytest.fixture
-async def run(wire: Wire, retry: RetryPolicy, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """`await run("upload", ...)`: the CLI as root against the in-process app."""
-    bridge = LoopBridge(httpx.ASGITransport(app=wire), asyncio.get_running_loop())
-
-    def client(url: str, **kwargs: Any) -> ImageRepoClient:
-        return ImageRepoClient(url, transport=bridge, retry=retry, **kwargs)
-
-    monkeypatch.setattr(runner, "ImageRepoClient", client)
-    credentials.save_login(BASE_URL, "root", ROOT_PASSWORD)
-
-    async def invoke(*args: str) -> Result:
-        argv = [*args, "--url", BASE_URL]
-        return await asyncio.to_thread(CliRunner().invoke, cli.app, argv)
-
-    return invoke
-
-
-def tree(root: Path, names: list[str]) -> Path:
-    for seed, name in enumerate(names):
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(make_image(seed=seed) if not name.endswith(".txt") else b"notes")
-    return root
 
 
 async def test_upload_twice(run: Run, wire: Wire, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import mimetypes
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -12,7 +13,15 @@ from typing import Annotated
 
 import typer
 
-from imagerepo.cli.runner import JsonOption, UrlOption, UserOption, console, guarded, session
+from imagerepo.cli.runner import (
+    JsonOption,
+    UrlOption,
+    UserOption,
+    console,
+    fail,
+    guarded,
+    session,
+)
 from imagerepo.client import render
 from imagerepo.client.schemas import ImageJSON
 from imagerepo.errors import AuthenticationFailed, ImageRepoError, TransportError
@@ -90,9 +99,12 @@ def show(
 def get(
     image_id: ImageId,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--output", "-o", help="File or folder (default: its name, here).", show_default=False
+            "--output",
+            "-o",
+            help="File or existing folder (default: its name, here); '-' writes to stdout.",
+            show_default=False,
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
@@ -100,21 +112,50 @@ def get(
     url: UrlOption = None,
 ) -> None:
     """Download one image."""
+    if output == "-":
+        _get_to_stdout(image_id, user, url)
+        return
+    folder, dest = _destination(output)
 
     async def go() -> Path:
         async with session(url, user) as (client, _):
-            dest = output
-            if dest is None or dest.is_dir():
-                name = safe_filename(await client.get_image(image_id), image_id)
-                dest = dest / name if dest is not None else Path(name)
-            if dest.exists() and not force:
+            path = dest or folder / safe_filename(await client.get_image(image_id), image_id)
+            if path.exists() and not force:
                 raise FileExistsError(
-                    errno.EEXIST, "already exists (use --force to replace it)", str(dest)
+                    errno.EEXIST, "already exists (use --force to replace it)", str(path)
                 )
-            return await client.download(image_id, dest)
+            return await client.download(image_id, path)
 
-    dest = asyncio.run(go())
-    typer.echo(f"saved {dest}")
+    typer.echo(f"saved {asyncio.run(go())}")
+
+
+def _destination(output: str | None) -> tuple[Path, Path | None]:
+    """The folder to save in, and the file name when `output` gives one (else the image's).
+
+    Checked before anything is asked, so a typo costs no download and leaves no file behind.
+    """
+    if output is None:
+        return Path(), None
+    path = Path(output)
+    names_folder = output.endswith(("/", os.sep)) or path.is_dir()
+    folder = path if names_folder else path.parent
+    if not folder.is_dir():
+        fail(f"folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}")
+    return folder, None if names_folder else path
+
+
+def _get_to_stdout(image_id: str, user: str | None, url: str | None) -> None:
+    """The bytes and nothing else on stdout, for pipes (`imagerepo get ID -o - | exiftool -`)."""
+    if sys.stdout.isatty():
+        fail("not writing image bytes to a terminal: pipe or redirect stdout, or use -o FILE")
+    out = sys.stdout.buffer
+
+    async def go() -> None:
+        async with session(url, user) as (client, _):
+            await client.write_file(image_id, out)
+
+    asyncio.run(go())
+    out.flush()
 
 
 @guarded

@@ -27,7 +27,7 @@ import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self, cast
+from typing import Any, BinaryIO, Protocol, Self, cast
 from urllib.parse import quote
 
 import httpx
@@ -277,27 +277,39 @@ class ImageRepoClient:
         """Write the image's bytes to `dest`, replacing it only once every byte has arrived.
 
         The body is streamed into a temp file beside `dest` and renamed over it, so an interrupted
-        download never leaves a truncated file under the final name.
+        download never leaves a truncated file under the final name. A missing folder is an
+        `OSError` naming that folder (never the temp file), raised before anything is asked.
         """
-        response = await self._request("GET", f"{_image_path(image_id)}/file", stream=True)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
         try:
             # Regular file permissions (0666 less umask), unlike mkstemp's 0600.
             fd = await asyncio.to_thread(os.open, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            folder = dest.parent
+            raise type(exc)(exc.errno, f"folder {folder} does not exist") from None
+        try:
             with os.fdopen(fd, "wb") as fh:
-                try:
-                    async for chunk in response.aiter_bytes():
-                        await asyncio.to_thread(fh.write, chunk)
-                except httpx.HTTPError as exc:
-                    raise self._transport_error(exc) from exc
+                await self.write_file(image_id, fh)
             await asyncio.to_thread(os.replace, tmp, dest)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
+        return dest
+
+    async def write_file(self, image_id: str, out: BinaryIO) -> int:
+        """Stream the image's bytes into `out`, an open binary file; returns how many."""
+        response = await self._request("GET", f"{_image_path(image_id)}/file", stream=True)
+        written = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                await asyncio.to_thread(out.write, chunk)
+                written += len(chunk)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
         finally:
             await response.aclose()
-        return dest
+        return written
 
     async def update_image(
         self,
@@ -316,7 +328,7 @@ class ImageRepoClient:
         return cast(ImageJSON, _object(self._json(response), "image"))
 
     async def delete_image(self, image_id: str) -> None:
-        """Delete one image (its owner or an admin)."""
+        """Delete one of your images (only its owner may: admins have no rights over images)."""
         await self._request("DELETE", _image_path(image_id))
 
     async def health(self) -> dict[str, Any]:
