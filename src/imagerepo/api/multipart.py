@@ -4,11 +4,17 @@ Starlette's form parser reads the whole body (into a spooled temp file) before t
 so a 10 GB body would be written out before we could refuse it. This reader feeds the request
 stream straight into python-multipart's push parser: the `file` part goes chunk by chunk into the
 caller's sink, which enforces the size limit as bytes arrive, and small text fields are collected.
+
+Bad framing is the client's error, never ours: a boundary outside RFC 2046, a body that ends
+early and anything python-multipart raises (building the parser, writing to it, finalizing it)
+all answer 400 with the one JSON error body.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -18,6 +24,8 @@ from imagerepo.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 16
 FILE_FIELD = "file"
+# RFC 2046 section 5.1.1: 1 to 70 of these characters, the last one not a space.
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 
 
 @dataclass
@@ -41,7 +49,18 @@ def boundary_of(content_type: str | None) -> bytes:
     boundary = options.get(b"boundary")
     if not boundary:
         raise BadRequest("the multipart body has no boundary")
+    if not _BOUNDARY.fullmatch(boundary):
+        raise BadRequest("a multipart boundary is 1 to 70 characters of the set RFC 2046 allows")
     return boundary
+
+
+@contextmanager
+def _malformed_as_bad_request() -> Iterator[None]:
+    """Whatever python-multipart raises about the client's bytes is the client's error (400)."""
+    try:
+        yield
+    except Exception as exc:
+        raise BadRequest(f"the multipart body is malformed: {exc}") from exc
 
 
 def _disposition(value: bytes) -> tuple[str, str | None]:
@@ -78,26 +97,26 @@ async def read_upload(
     def on_part_data(data: bytes, start: int, end: int) -> None:
         events.append(("data", data[start:end]))
 
-    parser = MultipartParser(
-        boundary_of(content_type),
-        {
-            "on_part_begin": lambda: events.append(("begin", b"")),
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": lambda: events.append(("headers_done", b"")),
-            "on_part_data": on_part_data,
-            "on_part_end": lambda: events.append(("end", b"")),
-            "on_end": lambda: events.append(("finished", b"")),
-        },
-    )
+    boundary = boundary_of(content_type)
+    with _malformed_as_bad_request():
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": lambda: events.append(("begin", b"")),
+                "on_header_field": on_header_field,
+                "on_header_value": on_header_value,
+                "on_header_end": on_header_end,
+                "on_headers_finished": lambda: events.append(("headers_done", b"")),
+                "on_part_data": on_part_data,
+                "on_part_end": lambda: events.append(("end", b"")),
+                "on_end": lambda: events.append(("finished", b"")),
+            },
+        )
     part = _Part()
     finished = False
     async for chunk in body:
-        try:
+        with _malformed_as_bad_request():
             parser.write(chunk)
-        except Exception as exc:
-            raise BadRequest(f"the multipart body is malformed: {exc}") from exc
         for kind, payload in events:
             if kind == "begin":
                 part = _Part()
@@ -126,6 +145,8 @@ async def read_upload(
             elif kind == "finished":
                 finished = True
         events.clear()
+    with _malformed_as_bad_request():
+        parser.finalize()
     if not finished:
         raise BadRequest("the multipart body ended early")
     if not form.has_file:
