@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from imagerepo.services.derivatives import Derivatives, Kind
 from imagerepo.services.ids import new_id
 from imagerepo.services.locks import StripedLocks
 from imagerepo.services.rendering import OutputFormat
+from imagerepo.services.text import clean_line, clean_multiline
 from imagerepo.storage.base import BlobStore
 from imagerepo.storage.staging import StagedFile, Staging
 from imagerepo.workers import WorkerPool
@@ -81,15 +81,15 @@ _FULL_COPY_FORMAT: dict[str, OutputFormat] = {"image/png": "webp", "image/gif": 
 
 
 def clean_filename(raw: str | None) -> str:
-    """The last path component of a client-supplied name, without control characters."""
-    name = PureWindowsPath(PurePosixPath(raw or "").name).name
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
-    return name[:255] or "upload"
+    """The last path component of a client-supplied name, cleaned as one line of text
+    (`services.text`: no controls or bidi characters, joiners kept); "upload" if none is left."""
+    name = PureWindowsPath(PurePosixPath(clean_line(raw or "")).name).name.strip()
+    return name[:255] if name not in ("", ".", "..") else "upload"
 
 
 def title_from(filename: str) -> str:
     stem = PurePosixPath(filename).stem or filename
-    return re.sub(r"\s+", " ", stem).strip()[:255] or "untitled"
+    return re.sub(r"\s+", " ", clean_line(stem))[:255].strip() or "untitled"
 
 
 def parse_visibility(raw: str | None) -> Visibility | None:
@@ -102,13 +102,24 @@ def parse_visibility(raw: str | None) -> Visibility | None:
 
 
 def check_description(description: str | None) -> str | None:
-    if description is not None and len(description) > MAX_DESCRIPTION:
+    """`description` cleaned as prose (`services.text`), at most MAX_DESCRIPTION characters."""
+    if description is None:
+        return None
+    description = clean_multiline(description)
+    if len(description) > MAX_DESCRIPTION:
         raise ValidationFailed(f"a description is at most {MAX_DESCRIPTION} characters")
     return description
 
 
 def split_keywords(keywords: str | None) -> tuple[str, ...]:
-    words = tuple(dict.fromkeys((keywords or "").split()))
+    """The distinct search words, cleaned as one line of text (`services.text`).
+
+    A query that had words but loses all of them to cleaning (say a lone NUL) is refused, not
+    run as "no filter": it would match every visible image. An empty or blank query is no filter.
+    """
+    words = tuple(dict.fromkeys(clean_line(keywords or "").split()))
+    if not words and (keywords or "").split():
+        raise ValidationFailed("keywords: nothing searchable is left without control characters")
     if len(words) > MAX_KEYWORDS or any(len(w) > MAX_KEYWORD_LENGTH for w in words):
         raise ValidationFailed(
             f"at most {MAX_KEYWORDS} keywords of at most {MAX_KEYWORD_LENGTH} characters each"
