@@ -21,8 +21,7 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from imagerepo import cli, credentials
 from imagerepo.app import create_app

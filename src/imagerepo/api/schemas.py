@@ -33,11 +33,42 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        description="Letters, digits, '.', '_' or '-'; stored in lowercase.",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$",
+        description="Letters and digits; '.', '_' and '-' only between two of them; stored in"
+        " lowercase. Refused (409) when it matches an existing name with case and separators"
+        " ignored (`r.oot` next to `root`). `me` is reserved.",
     )
     password: str = Field(min_length=8, max_length=1024)
     is_admin: bool = False
+
+
+class UserListItem(UserOut):
+    image_count: int = Field(description="Images the user owns.")
+
+    @classmethod
+    def of_counted(cls, user: User, image_count: int) -> UserListItem:
+        return cls(**UserOut.of(user).model_dump(), image_count=image_count)
+
+
+class UserList(BaseModel):
+    items: list[UserListItem]
+
+
+class UserDeleted(BaseModel):
+    username: str
+    images_deleted: int = Field(description="Images deleted with the user.")
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=8, max_length=1024, description="The new password.")
+    current_password: str | None = Field(
+        None,
+        max_length=1024,
+        description="Required to change your own password; not needed by an admin for others.",
+    )
 
 
 class ImageOut(BaseModel):

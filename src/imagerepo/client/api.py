@@ -42,6 +42,7 @@ from imagerepo.client.schemas import (
     TokenResponse,
     UploadResult,
     UserJSON,
+    UserListItemJSON,
     Visibility,
 )
 from imagerepo.errors import AuthenticationFailed, ImageRepoError, TransportError, error_from_body
@@ -152,6 +153,37 @@ class ImageRepoClient:
             json={"username": username, "password": password, "is_admin": is_admin},
         )
         return cast(UserJSON, _object(self._json(response), "user"))
+
+    async def list_users(self) -> list[UserListItemJSON]:
+        """Every user with their image count (admins only)."""
+        response = await self._request("GET", f"{API}/users")
+        items = _object(self._json(response), "user list").get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise TransportError(f"the server at {self.base_url} sent a malformed user list")
+        return cast(list[UserListItemJSON], items)
+
+    async def delete_user(self, username: str, *, delete_images: bool = False) -> int:
+        """Delete a user (admins only); returns how many of their images went too.
+
+        `Conflict` while they own images and `delete_images` is False: nothing is deleted then.
+        """
+        response = await self._request(
+            "DELETE",
+            _user_path(username),
+            params={"delete_images": "true" if delete_images else "false"},
+        )
+        deleted = _object(self._json(response), "deletion").get("images_deleted", 0)
+        return deleted if isinstance(deleted, int) else 0
+
+    async def change_password(
+        self, username: str, password: str, *, current_password: str | None = None
+    ) -> None:
+        """Set `username`'s password ("me": your own, which needs `current_password`); the
+        server revokes every token that user had, this client's own one included."""
+        body = {"password": password}
+        if current_password is not None:
+            body["current_password"] = current_password
+        await self._request("PUT", f"{_user_path(username)}/password", json=body)
 
     # -- images -----------------------------------------------------------------------------
 
@@ -448,6 +480,10 @@ def _connect_reason(exc: BaseException) -> str:
             return "unknown host name"
         cause = cause.__cause__ or cause.__context__
     return str(exc) or "connection failed"
+
+
+def _user_path(username: str) -> str:
+    return f"{API}/users/{quote(username, safe='')}"
 
 
 def _image_path(image_id: str) -> str:

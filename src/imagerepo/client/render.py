@@ -15,7 +15,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from imagerepo.client.schemas import ImageJSON, UserJSON
+from imagerepo.client.schemas import ImageJSON, UserJSON, UserListItemJSON
 from imagerepo.client.upload import FileResult, Status, UploadReport
 
 _STATUS_STYLE = {
@@ -149,9 +149,27 @@ def exposure_text(m: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def role(user: UserJSON) -> str:
+    return "admin" if user.get("is_admin") else "user"
+
+
 def user_line(user: UserJSON, url: str) -> Text:
-    role = "admin" if user.get("is_admin") else "user"
-    return Text(f"{user.get('username')} at {url} ({role}, id {user.get('id')})")
+    return Text(f"{user.get('username')} at {url} ({role(user)}, id {user.get('id')})")
+
+
+def users_table(users: Iterable[UserListItemJSON]) -> Table:
+    """One row per user: name, role, how many images, created."""
+    table = Table(show_edge=False, pad_edge=False)
+    for name in ("username", "role", "images", "created"):
+        table.add_column(name, justify="right" if name == "images" else "left", overflow="fold")
+    for user in users:
+        table.add_row(
+            Text(str(user.get("username", ""))),
+            Text(role(user)),
+            Text(str(user.get("image_count", ""))),
+            Text(short_time(user.get("created_at"))),
+        )
+    return table
 
 
 def upload_listing(

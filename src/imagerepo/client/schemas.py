@@ -70,6 +70,10 @@ class UserJSON(TypedDict):
     created_at: str
 
 
+class UserListItemJSON(UserJSON):
+    image_count: int  # images the user owns
+
+
 @dataclass(frozen=True, slots=True)
 class TokenResponse:
     """An access token and how long the server says it lives."""

@@ -44,6 +44,11 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The name with case and separators ignored ("r.oot" -> "root"): unique, so no two server
+    # processes can create look-alikes at once. NULL only for look-alikes made before the rule.
+    username_skeleton: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # Bumped when the password changes: tokens carry the version they were issued under.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class ImageRow(Base):

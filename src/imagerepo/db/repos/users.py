@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from imagerepo.db.tables import UserRow
+from imagerepo.db.tables import ImageRow, UserRow
 from imagerepo.errors import Conflict
 from imagerepo.models import User, UserCredentials
 
@@ -28,10 +28,13 @@ class UserRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def add(self, user: User, password_hash: str) -> User:
+    async def add(self, user: User, password_hash: str, *, skeleton: str) -> User:
+        """Insert `user`; `Conflict` if the name, or its `skeleton`, is taken (even by a user
+        another server process inserted a moment ago: both are unique in the database)."""
         row = UserRow(
             id=user.id,
             username=user.username,
+            username_skeleton=skeleton,
             password_hash=password_hash,
             is_admin=user.is_admin,
             created_at=user.created_at,
@@ -41,13 +44,21 @@ class UserRepository:
             try:
                 await session.commit()
             except IntegrityError as exc:
-                raise Conflict(f"user {user.username!r} already exists") from exc
+                raise Conflict(
+                    f"user {user.username!r} already exists, or one whose name looks the same"
+                ) from exc
         return user
 
     async def by_id(self, user_id: str) -> User | None:
         async with self._sessions() as session:
             row = await session.get(UserRow, user_id)
             return _to_user(row) if row else None
+
+    async def by_id_with_token_version(self, user_id: str) -> tuple[User, int] | None:
+        """The user and the token version their tokens must carry."""
+        async with self._sessions() as session:
+            row = await session.get(UserRow, user_id)
+            return (_to_user(row), row.token_version) if row else None
 
     async def credentials(self, username: str) -> UserCredentials | None:
         async with self._sessions() as session:
@@ -58,12 +69,71 @@ class UserRepository:
         found = await self.credentials(username)
         return found.user if found else None
 
-    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+    async def by_skeleton(self, skeleton: str) -> User | None:
         async with self._sessions() as session:
-            row = await session.get(UserRow, user_id)
-            if row is not None:
-                row.password_hash = password_hash
-                await session.commit()
+            row = await session.scalar(select(UserRow).where(UserRow.username_skeleton == skeleton))
+            return _to_user(row) if row else None
+
+    async def set_password_hash(
+        self, user_id: str, password_hash: str, *, revoke_tokens: bool = False
+    ) -> bool:
+        """Store a new hash; with `revoke_tokens`, in the same statement bump the token version,
+        so every token issued before stops working. False if there is no such user."""
+        values: dict[str, object] = {"password_hash": password_hash}
+        if revoke_tokens:
+            values["token_version"] = UserRow.token_version + 1
+        async with self._sessions() as session:
+            done = await session.execute(
+                update(UserRow).where(UserRow.id == user_id).values(values)
+            )
+            await session.commit()
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    async def revoke_tokens(self, user_id: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(
+                update(UserRow)
+                .where(UserRow.id == user_id)
+                .values(token_version=UserRow.token_version + 1)
+            )
+            await session.commit()
+
+    async def with_image_counts(self) -> list[tuple[User, int]]:
+        """Every user with how many images they own, by name."""
+        statement = (
+            select(UserRow, func.count(ImageRow.id))
+            .outerjoin(ImageRow, ImageRow.owner_id == UserRow.id)
+            .group_by(UserRow.id)
+            .order_by(UserRow.username)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+            return [(_to_user(row), int(count)) for row, count in rows]
+
+    async def delete(self, user_id: str) -> bool:
+        """Delete a user who owns no image and is not the last admin, in one statement, so a
+        concurrent upload or admin deletion cannot slip between a check and the delete (the
+        images' foreign key would otherwise remove their rows silently). False if refused."""
+        other_admins = (
+            select(func.count())
+            .select_from(UserRow)
+            .where(UserRow.is_admin, UserRow.id != user_id)
+            .scalar_subquery()
+        )
+        statement = delete(UserRow).where(
+            UserRow.id == user_id,
+            not_(exists().where(ImageRow.owner_id == user_id)),
+            or_(not_(UserRow.is_admin), other_admins > 0),
+        )
+        async with self._sessions() as session:
+            done = await session.execute(statement)
+            await session.commit()
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    async def count_admins(self) -> int:
+        async with self._sessions() as session:
+            query = select(func.count()).select_from(UserRow).where(UserRow.is_admin)
+            return int(await session.scalar(query) or 0)
 
     async def count(self) -> int:
         async with self._sessions() as session:
