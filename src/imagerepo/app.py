@@ -1,119 +1,95 @@
-"""`create_app`: the one place that knows every layer and wires them together."""
+"""`create_app`: mounts the HTTP front end on services built by `imagerepo.wiring`."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
 from imagerepo import __version__
-from imagerepo.api.deps import Services
+from imagerepo.api import docs
 from imagerepo.api.errors import install_error_handlers
+from imagerepo.api.limits import RequestLimits
 from imagerepo.api.routes import auth, health, images, users
-from imagerepo.cache.base import Cache, NoCache
-from imagerepo.cache.memory import MemoryCache
-from imagerepo.config import Settings
-from imagerepo.db.engine import create_engine, migrate, session_factory
-from imagerepo.db.repos.images import ImageRepository
-from imagerepo.db.repos.users import UserRepository
+from imagerepo.config import Settings, user_data_dir
 from imagerepo.services.clock import Clock, utc_now
-from imagerepo.services.derivatives import Derivatives
-from imagerepo.services.images import ImageService
-from imagerepo.services.inspection import configure_pillow
-from imagerepo.services.passwords import Passwords
-from imagerepo.services.tokens import Tokens
-from imagerepo.services.users import ROOT, RootBootstrap, UserService
-from imagerepo.storage.local import LocalBlobStore
-from imagerepo.storage.staging import Staging
-from imagerepo.workers import WorkerPool
+from imagerepo.services.users import ROOT, RootBootstrap
+from imagerepo.wiring import Services, build_services
 
 log = logging.getLogger("imagerepo")
 
 
-def build_cache(settings: Settings) -> Cache:
-    if settings.cache_size == 0 or settings.cache_ttl_seconds == 0:
-        return NoCache()
-    return MemoryCache(settings.cache_size, settings.cache_ttl_seconds)
-
-
 def announce_root(settings: Settings, bootstrap: RootBootstrap) -> None:
-    """Tell the operator how to act as root after a first start that generated its password."""
-    if bootstrap.generated_password is None:
+    """After a first start that generated root's password: show it once, and say where the
+    login was stored for this machine's client."""
+    password = bootstrap.generated_password
+    if password is None:
         return
     if settings.write_client_login:
         from imagerepo.credentials import save_login  # the client's login store, on this machine
 
-        path = save_login(
-            settings.public_url, ROOT, bootstrap.generated_password, make_default=True
+        path = save_login(settings.public_url, ROOT, password, make_default=True)
+        log.warning(
+            "created user 'root' with password %s (shown once; saved for this machine's"
+            " imagerepo client in %s, mode 0600)",
+            password,
+            path,
         )
-        log.warning("created user 'root'; its generated password is stored in %s (mode 0600)", path)
     else:
-        log.warning("created user 'root' with generated password: %s", bootstrap.generated_password)
+        log.warning("created user 'root' with password %s (shown once)", password)
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
-    """Build the ASGI app. Nothing touches disk or database until the lifespan starts."""
+def announce_library(settings: Settings) -> None:
+    log.info("library: %s", settings.data_dir)
+    if settings.uses_legacy_data_dir:
+        log.warning(
+            "using the library in ./data of the working directory (the old default); to use it"
+            " from anywhere, move it: mv %s %s (or set IMAGEREPO_DATA_DIR=%s)",
+            settings.data_dir,
+            user_data_dir(),
+            settings.data_dir,
+        )
+    log.info("serving on %s (API docs: %s/docs)", settings.public_url, settings.public_url)
+
+
+def create_app(
+    settings: Settings, *, services: Services | None = None, clock: Clock = utc_now
+) -> FastAPI:
+    """Build the ASGI app. Nothing touches disk or database until the lifespan starts.
+
+    With `services`, the app mounts on them as they are (the caller owns their lifetime);
+    otherwise the lifespan builds them from `settings` and closes them at shutdown.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_pillow()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(settings.resolved_database_url)
-        pool = WorkerPool(settings.worker_threads)
-        try:
-            await migrate(engine)
-            sessions = session_factory(engine)
-            staging = Staging(settings.data_dir / "tmp")
-            staging.sweep()
-            passwords = Passwords(
-                pool, time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
-            )
-            cache = build_cache(settings)
-            user_service = UserService(
-                UserRepository(sessions),
-                passwords,
-                Tokens(settings.signing_key(), settings.token_ttl_seconds),
-                clock,
-                cache,
-            )
-            originals = LocalBlobStore(settings.blob_dir)
-            derivatives = Derivatives(
-                LocalBlobStore(settings.derivative_dir),
-                originals,
-                staging,
-                pool,
-                max_image_pixels=settings.max_image_pixels,
-            )
-            image_service = ImageService(
-                ImageRepository(sessions),
-                originals,
-                derivatives,
-                staging,
-                cache,
-                pool,
-                clock,
-                max_upload_bytes=settings.max_upload_bytes,
-                max_image_pixels=settings.max_image_pixels,
+        async with AsyncExitStack() as stack:
+            built = (
+                services
+                if services is not None
+                else await stack.enter_async_context(build_services(settings, clock=clock))
             )
             root_password = (
                 settings.root_password.get_secret_value() if settings.root_password else None
             )
-            announce_root(settings, await user_service.ensure_root(root_password))
-            app.state.services = Services(users=user_service, images=image_service)
+            announce_root(settings, await built.users.ensure_root(root_password))
+            announce_library(settings)
+            app.state.services = built
             yield
-        finally:
-            await engine.dispose()
-            pool.shutdown()
 
     app = FastAPI(
         title="imagerepo",
         version=__version__,
         summary="A self-hosted, multi-user image repository.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestLimits, settings=settings)
     for module in (health, auth, users, images):
         app.include_router(module.router)
+    docs.mount(app)
     return app

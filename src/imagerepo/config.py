@@ -10,13 +10,28 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+import platformdirs
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
+LEGACY_DATA_DIR = Path("data")  # the default before 0.2: a folder under the working directory
+
+
+def user_data_dir() -> Path:
+    """The per-user library: `$XDG_DATA_HOME/imagerepo`, i.e. `~/.local/share/imagerepo`."""
+    return platformdirs.user_data_path("imagerepo")
+
+
+def default_data_dir() -> Path:
+    """The same library from any working directory, except where `./data` already holds one
+    (the old default): that one is kept, and the server says how to move it."""
+    if (LEGACY_DATA_DIR / "imagerepo.db").exists():
+        return LEGACY_DATA_DIR.resolve()
+    return user_data_dir()
 
 
 class Settings(BaseSettings):
@@ -26,7 +41,11 @@ class Settings(BaseSettings):
 
     host: str = Field(DEFAULT_HOST, description="Address the server binds to.")
     port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="TCP port the server listens on.")
-    data_dir: Path = Field(Path("data"), description="Folder for blobs, the SQLite file and keys.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for blobs, the SQLite file and keys; default `~/.local/share/imagerepo`"
+        " (`$XDG_DATA_HOME/imagerepo`), or `./data` if it already holds a library.",
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy async URL; default `sqlite+aiosqlite:///<data_dir>/imagerepo.db`.",
@@ -48,6 +67,58 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         150_000_000, gt=0, description="Largest width x height accepted; larger gets 422."
     )
+    # Request limits (issue 7): checked before a body is read; see docs/architecture.md, Limits.
+    max_json_bytes: int = Field(
+        1024 * 1024,
+        gt=0,
+        description="Largest JSON request body (bytes); larger gets 413. Fits /check's 10 000"
+        " digests (~0.7 MB).",
+    )
+    max_form_bytes: int = Field(
+        8 * 1024, gt=0, description="Largest login form body (bytes); larger gets 413."
+    )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Largest request line plus headers (bytes); larger gets 431 and the"
+        " connection is closed.",
+    )
+    max_headers: int = Field(
+        100, ge=10, description="Most header fields in one request; more gets 431."
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Time from connecting (or from the first byte of a later request) to a"
+        " complete request head; then the connection is closed (408 if a head had started).",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest wait for the next piece of a request body; then 408. Also the grace"
+        " before the minimum body rate applies.",
+    )
+    body_min_bytes_per_second: int = Field(
+        1024,
+        ge=1,
+        description="Slowest accepted body: waiting for a body may take at most"
+        " body_timeout_seconds + bytes received / this; then 408.",
+    )
+    keepalive_timeout_seconds: int = Field(
+        5, ge=1, description="Idle time after a response before the connection is closed."
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Open connections (and requests still running) the server takes; beyond"
+        " it a new connection gets 503 and is closed.",
+    )
+    max_connections_per_client: int = Field(
+        64,
+        ge=1,
+        description="Open connections from one peer address; beyond it 503 and closed. Behind"
+        " a reverse proxy every client is the proxy: raise this.",
+    )
     cache_size: int = Field(
         10_000, ge=0, description="Entries in the metadata cache (0 turns it off)."
     )
@@ -59,10 +130,26 @@ class Settings(BaseSettings):
     worker_threads: int = Field(
         0, ge=0, description="Threads for decoding and hashing; 0 means one per CPU core."
     )
+    anonymous_read: bool = Field(
+        True,
+        description="Visitors without a login may list, search and fetch public images"
+        " (false: every route needs a login).",
+    )
     write_client_login: bool = Field(
         True, description="On first start, store the root login in this machine's client config."
     )
     log_level: str = Field("info", description="uvicorn log level.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        """A relative folder is taken from the working directory once, here, and never again."""
+        return value.expanduser().resolve()
+
+    @property
+    def uses_legacy_data_dir(self) -> bool:
+        """True when no folder was configured and the old `./data` library was picked up."""
+        return "data_dir" not in self.model_fields_set and self.data_dir != user_data_dir()
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

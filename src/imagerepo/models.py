@@ -93,15 +93,29 @@ class Image:
     metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
     phash: int | None = None
 
-    def visible_to(self, user_id: str) -> bool:
-        return self.visibility is Visibility.PUBLIC or self.owner_id == user_id
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which images a viewer may see, as data the database layer turns into its WHERE clause:
+    every public image when `public`, plus every image (public or private) of `owner_ids`.
+
+    Built only by `imagerepo.policy.scope_of`; nothing else decides visibility.
+    """
+
+    public: bool
+    owner_ids: frozenset[str] = frozenset()
+
+    def admits(self, image: Image) -> bool:
+        return (self.public and image.visibility is Visibility.PUBLIC) or (
+            image.owner_id in self.owner_ids
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class ImageQuery:
-    """A listing request, already bound to the caller it is evaluated for."""
+    """A listing request, already bound to the scope of the viewer it is evaluated for."""
 
-    viewer_id: str
+    scope: Scope
     owner: str | None = None
     keywords: tuple[str, ...] = ()
     limit: int = 50
@@ -137,6 +151,15 @@ class Analysis:
 class SimilarImage:
     image: Image
     distance: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """What bulk sync needs to know of an image the owner already has."""
+
+    id: str
+    visibility: Visibility
+    description: str
 
 
 @dataclass(frozen=True, slots=True)

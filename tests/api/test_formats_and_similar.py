@@ -115,10 +115,12 @@ async def test_check_answers_which_digests_the_caller_has(
     answer = await http.post(
         "/api/v1/images/check", json={"sha256": [mine["sha256"].upper(), other]}, headers=alice
     )
-    assert answer.json() == {"existing": {mine["sha256"]: mine["id"]}, "missing": [other]}
+    body = answer.json()
+    assert body["existing"] == {mine["sha256"]: mine["id"]} and body["missing"] == [other]
+    assert body["images"][mine["sha256"]]["id"] == mine["id"]
     # Bob has none of them: another user's images are not "already stored" for him.
     answer = await http.post("/api/v1/images/check", json={"sha256": [mine["sha256"]]}, headers=bob)
-    assert answer.json() == {"existing": {}, "missing": [mine["sha256"]]}
+    assert answer.json() == {"existing": {}, "missing": [mine["sha256"]], "images": {}}
     bad: dict[str, list[str]]
     for bad in ({"sha256": ["nothex"]}, {"sha256": ["a" * 64] * 10_001}, {"digests": []}):
         assert_error(await http.post("/api/v1/images/check", json=bad, headers=alice), 422)

@@ -1,8 +1,13 @@
-"""Dependencies shared by the routes, as `Annotated` aliases that keep handlers short."""
+"""Dependencies shared by the routes, as `Annotated` aliases that keep handlers short.
+
+`CurrentViewer` is who a read acts for: a signed-in user, or an anonymous visitor when the
+request carries no credentials and `IMAGEREPO_ANONYMOUS_READ` allows it. A credential that is
+sent but invalid is always a 401, never a silent fall-back to anonymous. `CurrentUser` is for
+routes that need an account (uploads, changes, user management).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,18 +15,12 @@ from fastapi.security import OAuth2PasswordBearer
 
 from imagerepo.errors import AuthenticationFailed
 from imagerepo.models import User
+from imagerepo.policy import ANONYMOUS, Viewer
 from imagerepo.services.images import ImageService
 from imagerepo.services.users import UserService
+from imagerepo.wiring import Services
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a route, not a secret
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """Everything `create_app` wired, stored on `app.state.services`."""
-
-    users: UserService
-    images: ImageService
 
 
 def services(request: Request) -> Services:
@@ -49,6 +48,21 @@ async def current_user(
     return await users.authenticate(token)
 
 
+async def current_viewer(
+    request: Request,
+    users: Annotated[UserService, Depends(user_service)],
+    token: Annotated[str | None, Depends(_bearer)],
+) -> Viewer:
+    if token:
+        return Viewer.of(await users.authenticate(token))
+    if not services(request).settings.anonymous_read:
+        raise AuthenticationFailed(
+            "this server has no anonymous access: send 'Authorization: Bearer <token>'"
+        )
+    return ANONYMOUS
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
 Users = Annotated[UserService, Depends(user_service)]
 Images = Annotated[ImageService, Depends(image_service)]

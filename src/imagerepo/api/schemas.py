@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from imagerepo.models import Image, SimilarImage, User
+from imagerepo.models import Image, SimilarImage, StoredState, User
+from imagerepo.policy import Viewer, may_see_private_fields
 
 
 class TokenOut(BaseModel):
@@ -91,7 +92,7 @@ class ImageOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, image: Image, viewer_id: str) -> ImageOut:
+    def of(cls, image: Image, viewer: Viewer) -> ImageOut:
         return cls(
             id=image.id,
             owner=image.owner,
@@ -106,7 +107,7 @@ class ImageOut(BaseModel):
             height=image.height,
             created_at=image.created_at,
             taken_at=image.taken_at,
-            metadata=image.metadata.as_dict(include_private=image.owner_id == viewer_id),
+            metadata=image.metadata.as_dict(include_private=may_see_private_fields(viewer, image)),
         )
 
 
@@ -116,6 +117,10 @@ class NearDuplicate(BaseModel):
 
 
 class UploadOut(ImageOut):
+    outcome: Literal["created", "updated", "unchanged"] = Field(
+        description="`created` (201); for bytes you already had (200): `updated` when the"
+        " visibility or description sent changed the image, else `unchanged`."
+    )
     near_duplicates: list[NearDuplicate] = Field(
         default_factory=list, description="Your own images that look almost the same."
     )
@@ -125,8 +130,8 @@ class SimilarOut(ImageOut):
     distance: int
 
     @classmethod
-    def of_similar(cls, found: SimilarImage, viewer_id: str) -> SimilarOut:
-        return cls(**ImageOut.of(found.image, viewer_id).model_dump(), distance=found.distance)
+    def of_similar(cls, found: SimilarImage, viewer: Viewer) -> SimilarOut:
+        return cls(**ImageOut.of(found.image, viewer).model_dump(), distance=found.distance)
 
 
 class SimilarPage(BaseModel):
@@ -141,9 +146,24 @@ class CheckIn(BaseModel):
     )
 
 
+class StoredOut(BaseModel):
+    id: str
+    visibility: Literal["public", "private"]
+    description: str
+
+    @classmethod
+    def of(cls, state: StoredState) -> StoredOut:
+        return cls(id=state.id, visibility=state.visibility.value, description=state.description)
+
+
 class CheckOut(BaseModel):
     existing: dict[str, str] = Field(description="Digests you already have → image id.")
     missing: list[str] = Field(description="Digests the server does not have for you.")
+    images: dict[str, StoredOut] = Field(
+        default_factory=dict,
+        description="Digests you already have → id, visibility and description, so a sync"
+        " can update only the images whose flags differ.",
+    )
 
 
 class ImagePage(BaseModel):

@@ -7,11 +7,30 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Protocol
+from typing import BinaryIO, Literal, Protocol
+
+from anyio import to_thread
 
 from imagerepo.cache.base import Cache
 from imagerepo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from imagerepo.models import Image, ImageQuery, Page, SimilarImage, User, Visibility
+from imagerepo.models import (
+    Image,
+    ImageQuery,
+    Page,
+    Scope,
+    SimilarImage,
+    StoredState,
+    User,
+    Visibility,
+)
+from imagerepo.policy import (
+    Viewer,
+    may_change,
+    may_see,
+    may_see_private_fields,
+    own_scope,
+    scope_of,
+)
 from imagerepo.services.analysis import analyse_upload, hamming
 from imagerepo.services.clock import Clock
 from imagerepo.services.cursors import decode_cursor, encode_cursor
@@ -36,19 +55,23 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 class ImageStore(Protocol):
     async def add(self, new: Image) -> None: ...
-    async def get(self, image_id: str) -> Image | None: ...
-    async def by_owner_and_hash(self, owner_id: str, sha256: str) -> Image | None: ...
+    async def get(self, image_id: str, scope: Scope) -> Image | None: ...
+    async def by_owner_and_hash(self, owner_id: str, sha256: str, scope: Scope) -> Image | None: ...
     async def page(self, query: ImageQuery) -> Page: ...
     async def update(
         self, image_id: str, *, description: str | None, visibility: Visibility | None
     ) -> None: ...
     async def delete(self, image_id: str) -> None: ...
     async def hash_in_use(self, sha256: str) -> bool: ...
-    async def existing_hashes(self, owner_id: str, digests: Sequence[str]) -> dict[str, str]: ...
+    async def existing_hashes(
+        self, owner_id: str, digests: Sequence[str], scope: Scope
+    ) -> dict[str, StoredState]: ...
     async def near(
-        self, phash: int, radius: int, *, viewer_id: str, owner_id: str | None = None
+        self, phash: int, radius: int, *, scope: Scope, owner_id: str | None = None
     ) -> list[tuple[str, int]]: ...
-    async def get_many(self, image_ids: Sequence[str]) -> dict[str, Image]: ...
+    async def get_many(self, image_ids: Sequence[str], scope: Scope) -> dict[str, Image]: ...
+    async def ids_owned_by(self, owner_id: str, limit: int) -> list[str]: ...
+    async def count_owned_by(self, owner_id: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +80,27 @@ class Listing:
     next_cursor: str | None
 
 
+Outcome = Literal["created", "updated", "unchanged"]
+
+
 @dataclass(frozen=True, slots=True)
 class Ingested:
     image: Image
-    created: bool
+    outcome: Outcome
     near_duplicates: list[tuple[str, int]]  # (image id, Hamming distance), nearest first
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "created"
 
 
 @dataclass(frozen=True, slots=True)
 class ImageFile:
-    """Where an image's bytes can be read: a local path when the store has one, else a stream."""
+    """An image's bytes, already open: a local file (deleting the image afterwards cannot cut
+    the answer short, since an open file outlives its name) or, for remote stores, a stream."""
 
     image: Image
-    path: Path | None
+    file: BinaryIO | None
     stream: AsyncIterator[bytes] | None
     media_type: str
     etag: str
@@ -171,11 +202,14 @@ class ImageService:
 
         Order: decode (reject bad bytes before anything is kept), blob (durable), then row. The
         answer goes out only after both are committed, so an acknowledged upload is never lost.
+        Bytes this owner already has are not stored again; an explicit `visibility` or
+        `description` is applied to the stored image instead (no flag, no change).
         """
         sha256 = await staged.finish()
-        existing = await self._images.by_owner_and_hash(owner.id, sha256)
+        description = check_description(description)
+        existing = await self._images.by_owner_and_hash(owner.id, sha256, own_scope(owner.id))
         if existing is not None:
-            return Ingested(existing, created=False, near_duplicates=[])
+            return await self._apply_flags(owner, existing, description, visibility)
         analysis = await self._pool.run(analyse_upload, staged.path, self._max_image_pixels)
         name = clean_filename(filename)
         new = Image(
@@ -184,7 +218,7 @@ class ImageService:
             owner=owner.username,
             title=title_from(name),
             filename=name,
-            description=check_description(description) or "",
+            description=description or "",
             visibility=visibility or Visibility.PUBLIC,
             sha256=sha256,
             size=staged.size,
@@ -202,9 +236,9 @@ class ImageService:
                 await self._images.add(new)
             except Conflict:
                 # The same owner sent the same bytes twice at once: the other request won.
-                winner = await self._images.by_owner_and_hash(owner.id, sha256)
+                winner = await self._images.by_owner_and_hash(owner.id, sha256, own_scope(owner.id))
                 if winner is not None:
-                    return Ingested(winner, created=False, near_duplicates=[])
+                    return await self._apply_flags(owner, winner, description, visibility)
                 raise
             except BaseException:
                 if stored_new_blob and not await self._images.hash_in_use(sha256):
@@ -212,39 +246,58 @@ class ImageService:
                 raise
         await self._invalidate()
         await self._derivatives.save_thumbnail(sha256, analysis.thumbnail)
-        near = await self._similar_to(new, owner, NEAR_DUPLICATE_DISTANCE, owner_id=owner.id)
-        return Ingested(new, created=True, near_duplicates=near)
+        near = await self._similar_to(new, Viewer.of(owner), NEAR_DUPLICATE_DISTANCE, owner.id)
+        return Ingested(new, outcome="created", near_duplicates=near)
 
-    async def check(self, owner: User, digests: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-        """Which of these sha256 digests `owner` already has (digest → image id), and the rest."""
+    async def _apply_flags(
+        self, owner: User, image: Image, description: str | None, visibility: Visibility | None
+    ) -> Ingested:
+        """Re-upload of stored bytes: explicit flags win, and only what differs is written."""
+        wanted_description = description if description != image.description else None
+        wanted_visibility = visibility if visibility is not image.visibility else None
+        if wanted_description is None and wanted_visibility is None:
+            return Ingested(image, outcome="unchanged", near_duplicates=[])
+        updated = await self.update(
+            Viewer.of(owner),
+            image.id,
+            description=wanted_description,
+            visibility=wanted_visibility,
+        )
+        return Ingested(updated, outcome="updated", near_duplicates=[])
+
+    async def check(
+        self, owner: User, digests: Sequence[str]
+    ) -> tuple[dict[str, StoredState], list[str]]:
+        """Which of these sha256 digests `owner` already has (digest → its state), and the rest."""
         if len(digests) > MAX_CHECK_DIGESTS:
             raise ValidationFailed(f"check at most {MAX_CHECK_DIGESTS} digests per request")
         wanted = list(dict.fromkeys(d.lower() for d in digests))
         if not all(_DIGEST.match(d) for d in wanted):
             raise ValidationFailed("digests are sha256 hex strings (64 characters)")
-        existing = await self._images.existing_hashes(owner.id, wanted)
+        existing = await self._images.existing_hashes(owner.id, wanted, own_scope(owner.id))
         return existing, [d for d in wanted if d not in existing]
 
     async def similar(
-        self, viewer: User, image_id: str, *, distance: int = 8, limit: int = 50
+        self, viewer: Viewer, image_id: str, *, distance: int = 8, limit: int = 50
     ) -> list[SimilarImage]:
-        """Visible images whose perceptual hash is within `distance` bits, nearest first."""
+        """Images `viewer` may see whose perceptual hash is within `distance` bits, nearest
+        first (anonymous viewers: public images only)."""
         if not 0 <= distance <= MAX_SIMILAR_DISTANCE:
             raise ValidationFailed(f"distance is between 0 and {MAX_SIMILAR_DISTANCE}")
         image = await self.get(viewer, image_id)
         nearest = (await self._similar_to(image, viewer, distance))[:limit]
-        images = await self._images.get_many([found_id for found_id, _ in nearest])
+        images = await self._images.get_many([i for i, _ in nearest], scope_of(viewer))
         return [SimilarImage(images[i], d) for i, d in nearest if i in images]
 
     async def _similar_to(
-        self, image: Image, viewer: User, distance: int, owner_id: str | None = None
+        self, image: Image, viewer: Viewer, distance: int, owner_id: str | None = None
     ) -> list[tuple[str, int]]:
         """(id, distance) of visible images within `distance`, nearest first; only ids and
         hashes are read here, since most callers need nothing more."""
         if image.phash is None:
             return []
         candidates = await self._images.near(
-            image.phash, distance // 3, viewer_id=viewer.id, owner_id=owner_id
+            image.phash, distance // 3, scope=scope_of(viewer), owner_id=owner_id
         )
         found = [
             (other_id, hamming(image.phash, other_phash))
@@ -254,26 +307,29 @@ class ImageService:
         return sorted((f for f in found if f[1] <= distance), key=lambda f: (f[1], f[0]))
 
     async def derivative(
-        self, viewer: User, image_id: str, kind: Kind, fmt: OutputFormat
+        self, viewer: Viewer, image_id: str, kind: Kind, fmt: OutputFormat
     ) -> ImageFile:
         image = await self.get(viewer, image_id)
-        found = await self._derivatives.get(image, kind, fmt)
-        return ImageFile(image, found.path, found.stream, found.media_type, found.key, None)
+        return await self._open_derivative(image, kind, fmt, None)
 
-    async def get(self, viewer: User, image_id: str) -> Image:
+    async def get(self, viewer: Viewer, image_id: str) -> Image:
         """The image if `viewer` may see it; a private image of somebody else does not exist."""
         key = await self._cache_key("image", image_id)
         cached = await self._cache.get(key)
-        image = cached if isinstance(cached, Image) else await self._images.get(image_id)
-        if image is None or not image.visible_to(viewer.id):
+        image = cached if isinstance(cached, Image) else None
+        if image is None:
+            # Read whatever exists and cache it; the rule below decides, for cached and fresh
+            # alike, so a cache hit can never widen what a viewer sees.
+            image = await self._images.get(image_id, scope_of(viewer))
+            if image is not None:
+                await self._cache.set(key, image)
+        if image is None or not may_see(viewer, image):
             raise NotFound("no such image")
-        if cached is None:
-            await self._cache.set(key, image)
         return image
 
     async def list(
         self,
-        viewer: User,
+        viewer: Viewer,
         *,
         owner: str | None = None,
         keywords: str | None = None,
@@ -281,7 +337,7 @@ class ImageService:
         cursor: str | None = None,
     ) -> Listing:
         query = ImageQuery(
-            viewer_id=viewer.id,
+            scope=scope_of(viewer),
             owner=owner.strip().lower() if owner else None,
             keywords=split_keywords(keywords),
             limit=limit,
@@ -297,22 +353,45 @@ class ImageService:
             next_cursor=encode_cursor(page.next_after) if page.next_after else None,
         )
 
-    async def open_file(self, viewer: User, image_id: str) -> ImageFile:
+    async def open_file(self, viewer: Viewer, image_id: str) -> ImageFile:
         """The original bytes for the owner. Anyone else gets the full picture re-encoded with
         no metadata at all: an original can carry its location in EXIF, XMP or IPTC."""
         image = await self.get(viewer, image_id)
-        if image.owner_id == viewer.id:
+        if may_see_private_fields(viewer, image):
             path = self._blobs.local_path(image.sha256)
-            stream = None if path is not None else self._blobs.get(image.sha256)
-            return ImageFile(image, path, stream, image.media_type, image.sha256, image.filename)
+            if path is None:
+                stream = self._blobs.get(image.sha256)
+                return ImageFile(
+                    image, None, stream, image.media_type, image.sha256, image.filename
+                )
+            handle = await _open_or_none(path)
+            if handle is None:
+                raise NotFound("no such image")  # deleted since `get` read its row
+            return ImageFile(image, handle, None, image.media_type, image.sha256, image.filename)
         fmt = _FULL_COPY_FORMAT.get(image.media_type, "jpeg")
-        copy = await self._derivatives.get(image, "full", fmt)
         name = f"{PurePosixPath(image.filename).stem or 'image'}.{'jpg' if fmt == 'jpeg' else fmt}"
-        return ImageFile(image, copy.path, copy.stream, copy.media_type, copy.key, name)
+        return await self._open_derivative(image, "full", fmt, name)
+
+    async def _open_derivative(
+        self, image: Image, kind: Kind, fmt: OutputFormat, filename: str | None
+    ) -> ImageFile:
+        found = await self._derivatives.get(image, kind, fmt)
+        if found.path is None:
+            return ImageFile(image, None, found.stream, found.media_type, found.key, filename)
+        handle = await _open_or_none(found.path)
+        if handle is None:
+            # Gone between render and open: deleted with its image (404), or pruned (render again).
+            if await self._images.get(image.id, own_scope(image.owner_id)) is None:
+                raise NotFound("no such image")
+            found = await self._derivatives.get(image, kind, fmt)
+            handle = await _open_or_none(found.path) if found.path else None
+            if handle is None:
+                raise NotFound("no such image")
+        return ImageFile(image, handle, None, found.media_type, found.key, filename)
 
     async def update(
         self,
-        viewer: User,
+        viewer: Viewer,
         image_id: str,
         *,
         description: str | None = None,
@@ -325,8 +404,10 @@ class ImageService:
         await self._invalidate()
         return await self.get(viewer, image.id)
 
-    async def delete(self, viewer: User, image_id: str) -> None:
-        image = await self._owned(viewer, image_id)
+    async def delete(self, viewer: Viewer, image_id: str) -> None:
+        await self._remove(await self._owned(viewer, image_id))
+
+    async def _remove(self, image: Image) -> None:
         async with self._lock_for(image.sha256):
             await self._images.delete(image.id)
             await self._invalidate()
@@ -334,9 +415,22 @@ class ImageService:
                 await self._blobs.delete(image.sha256)
                 await self._derivatives.delete_all(image.sha256)
 
-    async def _owned(self, viewer: User, image_id: str) -> Image:
+    async def count_owned_by(self, owner_id: str) -> int:
+        """How many images this account owns (for account removal)."""
+        return await self._images.count_owned_by(owner_id)
+
+    async def delete_all_owned_by(self, owner_id: str) -> int:
+        """Delete every image of this account, bytes included where nobody else has them."""
+        deleted = 0
+        while ids := await self._images.ids_owned_by(owner_id, 500):
+            for image in (await self._images.get_many(ids, own_scope(owner_id))).values():
+                await self._remove(image)
+                deleted += 1
+        return deleted
+
+    async def _owned(self, viewer: Viewer, image_id: str) -> Image:
         image = await self.get(viewer, image_id)
-        if image.owner_id != viewer.id:
+        if not may_change(viewer, image):
             raise PermissionDenied("only the owner can change or delete an image")
         return image
 
@@ -352,3 +446,15 @@ class ImageService:
 
     async def _invalidate(self) -> None:
         await self._cache.bump(CACHE_GENERATION)
+
+
+async def _open_or_none(path: Path) -> BinaryIO | None:
+    """Open for reading in a worker thread; None if the file is gone."""
+
+    def opener() -> BinaryIO | None:
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            return None
+
+    return await to_thread.run_sync(opener)

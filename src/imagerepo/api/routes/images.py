@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from imagerepo.api.deps import CurrentUser, Images
+from imagerepo.api.deps import CurrentUser, CurrentViewer, Images
+from imagerepo.api.files import OpenFileResponse
 from imagerepo.api.multipart import read_upload
 from imagerepo.api.schemas import (
     CheckIn,
@@ -19,10 +20,12 @@ from imagerepo.api.schemas import (
     NearDuplicate,
     SimilarOut,
     SimilarPage,
+    StoredOut,
     UploadOut,
 )
 from imagerepo.errors import PayloadTooLarge
 from imagerepo.models import Image, Visibility
+from imagerepo.policy import Viewer
 from imagerepo.services.images import MAX_SIMILAR_DISTANCE, ImageFile, parse_visibility
 from imagerepo.services.rendering import OutputFormat
 
@@ -85,7 +88,8 @@ def not_modified(if_none_match: str | None, etag: str) -> bool:
 async def upload_image(request: Request, user: CurrentUser, images: Images) -> JSONResponse:
     """Multipart upload: a `file` part, optional `description` and `visibility` fields.
 
-    201 with the new image, or 200 with the existing one when this user already has these bytes.
+    201 with the new image, or 200 with the existing one when this user already has these bytes
+    (a `visibility` or `description` sent with them is applied: `outcome` says `updated`).
     """
     declared = request.headers.get("content-length")
     async with images.receive() as staged:
@@ -102,7 +106,8 @@ async def upload_image(request: Request, user: CurrentUser, images: Images) -> J
             visibility=parse_visibility(form.fields.get("visibility")),
         )
     body = UploadOut(
-        **ImageOut.of(ingested.image, user.id).model_dump(),
+        **ImageOut.of(ingested.image, Viewer.of(user)).model_dump(),
+        outcome=ingested.outcome,
         near_duplicates=[
             NearDuplicate(id=image_id, distance=distance)
             for image_id, distance in ingested.near_duplicates
@@ -118,50 +123,57 @@ async def upload_image(request: Request, user: CurrentUser, images: Images) -> J
 async def check_digests(body: CheckIn, user: CurrentUser, images: Images) -> CheckOut:
     """Bulk sync: which of these digests you already have, so a client sends only the rest."""
     existing, missing = await images.check(user, body.sha256)
-    return CheckOut(existing=existing, missing=missing)
+    return CheckOut(
+        existing={digest: state.id for digest, state in existing.items()},
+        missing=missing,
+        images={digest: StoredOut.of(state) for digest, state in existing.items()},
+    )
 
 
 @router.get("", response_model=ImagePage, responses=_ERRORS)
 async def list_images(
-    user: CurrentUser,
+    viewer: CurrentViewer,
     images: Images,
     owner: Annotated[str | None, Query(max_length=64)] = None,
     keywords: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ImagePage:
-    """Newest first: every public image plus the caller's own private ones."""
-    page = await images.list(user, owner=owner, keywords=keywords, limit=limit, cursor=cursor)
-    items = [ImageOut.of(i, user.id) for i in page.items]
+    """Newest first: every public image plus the caller's own private ones (anonymous callers:
+    public images only)."""
+    page = await images.list(viewer, owner=owner, keywords=keywords, limit=limit, cursor=cursor)
+    items = [ImageOut.of(i, viewer) for i in page.items]
     return ImagePage(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{image_id}", response_model=ImageOut, responses=_ERRORS)
-async def get_image(image_id: str, user: CurrentUser, images: Images) -> ImageOut:
-    return ImageOut.of(await images.get(user, image_id), user.id)
+async def get_image(image_id: str, viewer: CurrentViewer, images: Images) -> ImageOut:
+    return ImageOut.of(await images.get(viewer, image_id), viewer)
 
 
 @router.get("/{image_id}/similar", response_model=SimilarPage, responses=_ERRORS)
 async def similar_images(
     image_id: str,
-    user: CurrentUser,
+    viewer: CurrentViewer,
     images: Images,
     distance: Annotated[int, Query(ge=0, le=MAX_SIMILAR_DISTANCE)] = 8,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SimilarPage:
     """Images you may see that look like this one (perceptual hash), nearest first."""
-    found = await images.similar(user, image_id, distance=distance, limit=limit)
-    return SimilarPage(items=[SimilarOut.of_similar(f, user.id) for f in found])
+    found = await images.similar(viewer, image_id, distance=distance, limit=limit)
+    return SimilarPage(items=[SimilarOut.of_similar(f, viewer) for f in found])
 
 
 def send_file(found: ImageFile, if_none_match: str | None) -> Response:
     """The bytes `found` names, with caching headers; 304 when the client has them already."""
     headers = cache_headers(found.image, found.etag)
     if not_modified(if_none_match, found.etag):
+        if found.file is not None:
+            found.file.close()
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    if found.path is not None:
-        return FileResponse(
-            found.path,
+    if found.file is not None:
+        return OpenFileResponse(
+            found.file,
             media_type=found.media_type,
             headers=headers,
             filename=found.filename,
@@ -181,26 +193,26 @@ _IMAGE_BYTES: dict[int | str, dict[str, Any]] = {
 @router.get("/{image_id}/thumbnail", response_class=Response, responses=_IMAGE_BYTES)
 async def get_thumbnail(
     image_id: str,
-    user: CurrentUser,
+    viewer: CurrentViewer,
     images: Images,
     format: Annotated[OutputFormat, Query()] = "webp",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """About 256 px on the long side, upright, sRGB, without GPS or any other metadata."""
-    found = await images.derivative(user, image_id, "thumbnail", format)
+    found = await images.derivative(viewer, image_id, "thumbnail", format)
     return send_file(found, if_none_match)
 
 
 @router.get("/{image_id}/preview", response_class=Response, responses=_IMAGE_BYTES)
 async def get_preview(
     image_id: str,
-    user: CurrentUser,
+    viewer: CurrentViewer,
     images: Images,
     format: Annotated[OutputFormat, Query()] = "webp",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """About 1440 px on the long side, made on first request; same guarantees as the thumbnail."""
-    found = await images.derivative(user, image_id, "preview", format)
+    found = await images.derivative(viewer, image_id, "preview", format)
     return send_file(found, if_none_match)
 
 
@@ -211,12 +223,12 @@ async def get_preview(
 )
 async def get_image_file(
     image_id: str,
-    user: CurrentUser,
+    viewer: CurrentViewer,
     images: Images,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The original bytes for the owner; for anyone else the full picture without metadata."""
-    return send_file(await images.open_file(user, image_id), if_none_match)
+    return send_file(await images.open_file(viewer, image_id), if_none_match)
 
 
 @router.patch("/{image_id}", response_model=ImageOut, responses=_ERRORS)
@@ -224,15 +236,15 @@ async def update_image(
     image_id: str, body: ImagePatch, user: CurrentUser, images: Images
 ) -> ImageOut:
     updated = await images.update(
-        user,
+        Viewer.of(user),
         image_id,
         description=body.description,
         visibility=parse_visibility(body.visibility),
     )
-    return ImageOut.of(updated, user.id)
+    return ImageOut.of(updated, Viewer.of(user))
 
 
 @router.delete("/{image_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
 async def delete_image(image_id: str, user: CurrentUser, images: Images) -> Response:
-    await images.delete(user, image_id)
+    await images.delete(Viewer.of(user), image_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from imagerepo.db.access import visible_in
 from imagerepo.db.repos.users import as_utc
 from imagerepo.db.similarity import BAND_WIDTHS, band_neighbourhood, phash_bands
 from imagerepo.db.tables import ImageRow, UserRow
 from imagerepo.errors import Conflict
-from imagerepo.models import Image, ImageQuery, Page, PhotoMetadata, Visibility
+from imagerepo.models import (
+    Image,
+    ImageQuery,
+    Page,
+    PhotoMetadata,
+    Scope,
+    StoredState,
+    Visibility,
+)
 
 _IN_BATCH = 500  # bound parameters per IN (...) list
 
@@ -68,10 +77,6 @@ def _to_row(new: Image) -> ImageRow:
     )
 
 
-def _visible_to(viewer_id: str) -> ColumnElement[bool]:
-    return or_(ImageRow.visibility == Visibility.PUBLIC.value, ImageRow.owner_id == viewer_id)
-
-
 def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -93,28 +98,28 @@ class ImageRepository:
             except IntegrityError as exc:
                 raise Conflict("this owner already has an image with these bytes") from exc
 
-    async def get(self, image_id: str) -> Image | None:
+    async def get(self, image_id: str, scope: Scope) -> Image | None:
+        """The image, if `scope` admits it."""
+        query = _with_owner().where(ImageRow.id == image_id, visible_in(scope))
         async with self._sessions() as session:
-            found = (await session.execute(_with_owner().where(ImageRow.id == image_id))).first()
+            found = (await session.execute(query)).first()
             return _to_image(found[0], found[1]) if found else None
 
-    async def by_owner_and_hash(self, owner_id: str, sha256: str) -> Image | None:
-        query = _with_owner().where(ImageRow.owner_id == owner_id, ImageRow.sha256 == sha256)
+    async def by_owner_and_hash(self, owner_id: str, sha256: str, scope: Scope) -> Image | None:
+        query = _with_owner().where(
+            ImageRow.owner_id == owner_id, ImageRow.sha256 == sha256, visible_in(scope)
+        )
         async with self._sessions() as session:
             found = (await session.execute(query)).first()
             return _to_image(found[0], found[1]) if found else None
 
     async def page(self, query: ImageQuery) -> Page:
-        """One page, newest first, of the images `query.viewer_id` may see.
+        """One page, newest first, of the images `query.scope` admits.
 
         Visibility is part of the WHERE clause, so a private image of somebody else can never be
         counted, paged over or matched by a keyword.
         """
-        statement = _with_owner().where(
-            or_(
-                ImageRow.visibility == Visibility.PUBLIC.value, ImageRow.owner_id == query.viewer_id
-            )
-        )
+        statement = _with_owner().where(visible_in(query.scope))
         if query.owner is not None:
             statement = statement.where(UserRow.username == query.owner)
         for word in query.keywords:
@@ -161,31 +166,50 @@ class ImageRepository:
             await session.execute(delete(ImageRow).where(ImageRow.id == image_id))
             await session.commit()
 
-    async def existing_hashes(self, owner_id: str, digests: Sequence[str]) -> dict[str, str]:
-        """Which of `digests` this owner already has, mapped to the image ids."""
-        found: dict[str, str] = {}
+    async def existing_hashes(
+        self, owner_id: str, digests: Sequence[str], scope: Scope
+    ) -> dict[str, StoredState]:
+        """Which of `digests` this owner already has: digest → (id, visibility, description)."""
+        found: dict[str, StoredState] = {}
         async with self._sessions() as session:
             for start in range(0, len(digests), _IN_BATCH):
                 batch = digests[start : start + _IN_BATCH]
                 rows = await session.execute(
-                    select(ImageRow.sha256, ImageRow.id).where(
-                        ImageRow.owner_id == owner_id, ImageRow.sha256.in_(batch)
+                    select(
+                        ImageRow.sha256, ImageRow.id, ImageRow.visibility, ImageRow.description
+                    ).where(
+                        ImageRow.owner_id == owner_id,
+                        ImageRow.sha256.in_(batch),
+                        visible_in(scope),
                     )
                 )
-                found.update({row[0]: row[1] for row in rows})
+                found.update(
+                    {row[0]: StoredState(row[1], Visibility(row[2]), row[3]) for row in rows}
+                )
         return found
 
+    async def ids_owned_by(self, owner_id: str, limit: int) -> list[str]:
+        """Up to `limit` ids of this owner's images (for account clean-up, in batches)."""
+        query = select(ImageRow.id).where(ImageRow.owner_id == owner_id).limit(limit)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def count_owned_by(self, owner_id: str) -> int:
+        query = select(func.count()).select_from(ImageRow).where(ImageRow.owner_id == owner_id)
+        async with self._sessions() as session:
+            return int(await session.scalar(query) or 0)
+
     async def near(
-        self, phash: int, radius: int, *, viewer_id: str, owner_id: str | None = None
+        self, phash: int, radius: int, *, scope: Scope, owner_id: str | None = None
     ) -> list[tuple[str, int]]:
-        """(id, phash) of images visible to `viewer_id` whose hash agrees with `phash` to within
+        """(id, phash) of images `scope` admits whose hash agrees with `phash` to within
         `radius` bits in at least one band: a superset of all within distance 3*radius+2."""
         probes = [
             band_neighbourhood(value, width, radius)
             for value, width in zip(phash_bands(phash), BAND_WIDTHS, strict=True)
         ]
         statement = select(ImageRow.id, ImageRow.phash).where(
-            _visible_to(viewer_id),
+            visible_in(scope),
             ImageRow.phash.is_not(None),
             or_(
                 ImageRow.phash_band0.in_(probes[0]),
@@ -199,16 +223,20 @@ class ImageRepository:
             rows = (await session.execute(statement)).all()
         return [(row[0], row[1]) for row in rows if row[1] is not None]
 
-    async def get_many(self, image_ids: Sequence[str]) -> dict[str, Image]:
+    async def get_many(self, image_ids: Sequence[str], scope: Scope) -> dict[str, Image]:
         found: dict[str, Image] = {}
         async with self._sessions() as session:
             for start in range(0, len(image_ids), _IN_BATCH):
                 batch = image_ids[start : start + _IN_BATCH]
-                rows = await session.execute(_with_owner().where(ImageRow.id.in_(batch)))
+                rows = await session.execute(
+                    _with_owner().where(ImageRow.id.in_(batch), visible_in(scope))
+                )
                 found.update({row[0].id: _to_image(row[0], row[1]) for row in rows})
         return found
 
     async def hash_in_use(self, sha256: str) -> bool:
+        """Whether any row of anyone references these bytes: the global blob-reference check,
+        deliberately outside the access rule."""
         async with self._sessions() as session:
             found = await session.scalar(
                 select(ImageRow.id).where(ImageRow.sha256 == sha256).limit(1)
