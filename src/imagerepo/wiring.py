@@ -46,14 +46,18 @@ def build_cache(settings: Settings) -> Cache:
 
 @asynccontextmanager
 async def build_services(
-    settings: Settings, *, clock: Clock = utc_now, cache: Cache | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    cache: Cache | None = None,
+    pool: WorkerPool | None = None,
 ) -> AsyncIterator[Services]:
     """Open the database (migrating it), the stores, the cache and the worker pool; close them
-    on exit. `clock` and `cache` replace the configured ones (tests)."""
+    on exit. `clock`, `cache` and `pool` replace the configured ones (tests)."""
     configure_pillow()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
-    pool = WorkerPool(settings.worker_threads)
+    pool = pool if pool is not None else WorkerPool(settings.worker_threads)
     try:
         await migrate(engine)
         sessions = session_factory(engine)

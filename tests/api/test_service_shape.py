@@ -6,14 +6,21 @@ import asyncio
 import io
 import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import httpx
-import pytest
 from PIL import Image
 
-from imagerepo.services import images as images_service
+from imagerepo.app import create_app
+from imagerepo.config import Settings
+from imagerepo.wiring import build_services
+from imagerepo.workers import WorkerPool
 from tests.api.helpers import upload
+from tests.conftest import ROOT_PASSWORD
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 async def test_openapi_describes_every_route(http: httpx.AsyncClient) -> None:
@@ -37,33 +44,50 @@ async def test_openapi_describes_every_route(http: httpx.AsyncClient) -> None:
     assert (await http.get("/docs")).status_code == 200
 
 
-async def test_a_heavy_upload_does_not_stall_other_requests(
-    http: httpx.AsyncClient, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+class ObservedPool(WorkerPool):
+    """The real pool, noting when a job starts and ends (chosen through `build_services`)."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.started, self.finished = threading.Event(), threading.Event()
+
+    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        def observed() -> T:
+            self.started.set()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.finished.set()
+
+        return await super().run(observed)
+
+
+async def test_a_heavy_upload_does_not_stall_other_requests(settings: Settings) -> None:
     """Decoding runs in the worker pool: while it works, the event loop keeps answering.
 
-    The decode is wrapped to record when it starts and ends; requests made in between must be
+    The pool records when the decode starts and ends; requests made in between must be
     answered before it ends. Run inline on the loop, nothing could be answered in between.
     """
-    started, finished = threading.Event(), threading.Event()
-    real = images_service.analyse_upload
-
-    def observed(*args: Any, **kwargs: Any) -> Any:
-        started.set()
-        try:
-            return real(*args, **kwargs)
-        finally:
-            finished.set()
-
-    monkeypatch.setattr(images_service, "analyse_upload", observed)
-    out = io.BytesIO()
-    Image.frombytes("RGB", (4000, 3000), os.urandom(4000 * 3000 * 3)).save(
-        out, "PNG", compress_level=1
-    )
-    heavy = asyncio.create_task(upload(http, alice, out.getvalue(), name="big.png"))
-    await asyncio.to_thread(started.wait, 30)
-    answer = await http.get("/api/v1/users/me", headers=alice)
-    assert answer.status_code == 200
-    assert not finished.is_set(), "the request waited for the decode to finish"
-    image = await heavy
-    assert (image["width"], image["height"]) == (4000, 3000)
+    pool = ObservedPool()
+    async with build_services(settings, pool=pool) as services:
+        app = create_app(settings, services=services)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        ):
+            form = {"username": "root", "password": ROOT_PASSWORD}
+            token = (await http.post("/api/v1/auth/token", data=form)).json()["access_token"]
+            root = {"Authorization": f"Bearer {token}"}
+            out = io.BytesIO()
+            Image.frombytes("RGB", (4000, 3000), os.urandom(4000 * 3000 * 3)).save(
+                out, "PNG", compress_level=1
+            )
+            pool.started.clear()
+            pool.finished.clear()
+            heavy = asyncio.create_task(upload(http, root, out.getvalue(), name="big.png"))
+            await asyncio.to_thread(pool.started.wait, 30)
+            answer = await http.get("/api/v1/users/me", headers=root)
+            assert answer.status_code == 200
+            assert not pool.finished.is_set(), "the request waited for the decode to finish"
+            image = await heavy
+            assert (image["width"], image["height"]) == (4000, 3000)
