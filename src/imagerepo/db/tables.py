@@ -51,6 +51,20 @@ class UserRow(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
+class SessionRow(Base):
+    """A signed-in browser (the gallery's cookie login); see migration 0004."""
+
+    __tablename__ = "sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class ImageRow(Base):
     __tablename__ = "images"
     __table_args__ = (
