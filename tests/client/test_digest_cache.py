@@ -121,7 +121,7 @@ async def test_a_damaged_cache_never_fails_an_upload(
     photo.write_bytes(make_image())
     cache = DigestCache(cache_file)
     report = await upload_all(client, collect(files=[photo]), cache=cache)
-    assert report.ok and report.summary() == "1 new, 0 already stored, 0 failed"
+    assert report.ok and report.summary() == "1 new, 0 updated, 0 already stored, 0 failed"
     assert report.notes and "digest cache" in report.notes[0]
     assert DigestCache(cache_file).lookup(
         [FileKey(str(photo), photo.stat().st_size, photo.stat().st_mtime_ns)]

@@ -22,8 +22,11 @@ def report(**counts: int) -> UploadReport:
 
 
 def test_the_summary_line_groups_thousands() -> None:
-    assert report(new=812, stored=9188).summary() == "812 new, 9 188 already stored, 0 failed"
-    assert report(stored=12_345).summary().startswith("0 new, 12 345 already stored")
+    assert (
+        report(new=812, stored=9188).summary()
+        == "812 new, 0 updated, 9 188 already stored, 0 failed"
+    )
+    assert report(stored=12_345).summary().startswith("0 new, 0 updated, 12 345 already stored")
 
 
 def test_skipped_files_are_counted_by_reason_on_their_own_line() -> None:
@@ -31,7 +34,7 @@ def test_skipped_files_are_counted_by_reason_on_their_own_line() -> None:
     skipped += [(Path(f"{i}.txt"), "not an image file name") for i in range(1500)]
     summary = UploadReport(results=[], skipped=skipped).summary()
     assert summary.splitlines() == [
-        "0 new, 0 already stored, 0 failed",
+        "0 new, 0 updated, 0 already stored, 0 failed",
         "skipped: 1 hidden, 1 501 not an image file name",
     ]
 
@@ -39,7 +42,10 @@ def test_skipped_files_are_counted_by_reason_on_their_own_line() -> None:
 def test_a_dry_run_says_nothing_was_sent() -> None:
     dry = report(would_send=3, stored=2)
     dry.dry_run = True
-    assert dry.summary() == "dry run: 3 to send, 2 already stored, 0 failed; nothing was sent"
+    assert (
+        dry.summary()
+        == "dry run: 3 to send, 0 to update, 2 already stored, 0 failed; nothing was sent"
+    )
 
 
 def test_a_small_run_lists_every_file() -> None:

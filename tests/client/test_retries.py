@@ -66,7 +66,7 @@ async def test_503s_and_a_429_are_retried_until_the_upload_succeeds(
 ) -> None:
     wire.plan(UPLOAD, (503, {}), (503, {}), (429, {"Retry-After": "0"}))
     report = await upload_all(client, collect(files=images(tmp_path, 1)))
-    assert report.summary() == "1 new, 0 already stored, 0 failed"
+    assert report.summary() == "1 new, 0 updated, 0 already stored, 0 failed"
     assert wire.requests[UPLOAD] == 4
     assert sleeps.delays == [0.5, 1.0, 0.0]  # backoff, backoff, then Retry-After as given
 
@@ -114,7 +114,7 @@ async def test_a_connection_reset_mid_run_is_retried(
     flaky.fail(CHECK, httpx.RemoteProtocolError("Server disconnected without sending a response"))
     async with flaky_client:
         report = await upload_all(flaky_client, collect(files=images(tmp_path, 3)))
-    assert report.summary() == "3 new, 0 already stored, 0 failed"
+    assert report.summary() == "3 new, 0 updated, 0 already stored, 0 failed"
     assert len(sleeps.delays) == 2
 
 

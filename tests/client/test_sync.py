@@ -46,12 +46,15 @@ async def test_a_resync_sends_no_image_bytes(
     folder = photo_folder(tmp_path / "photos", 6)
 
     first = await sync(client, folder)
-    assert first.summary() == "6 new, 0 already stored, 0 failed\nskipped: 1 not an image file name"
+    assert (
+        first.summary()
+        == "6 new, 0 updated, 0 already stored, 0 failed\nskipped: 1 not an image file name"
+    )
     assert wire.requests[UPLOAD] == 6 and wire.image_bytes > 6 * 600
     wire.reset()
 
     second = await sync(client, folder)
-    assert second.summary().splitlines()[0] == "0 new, 6 already stored, 0 failed"
+    assert second.summary().splitlines()[0] == "0 new, 0 updated, 6 already stored, 0 failed"
     assert wire.image_bytes == 0 and wire.requests[UPLOAD] == 0
     assert wire.requests[CHECK] == 1
     ids = {r.image_id for r in first.results}
@@ -68,7 +71,7 @@ async def test_only_the_missing_files_are_sent(
 
     report = await sync(client, folder)
 
-    assert report.summary().splitlines()[0] == "1 new, 3 already stored, 0 failed"
+    assert report.summary().splitlines()[0] == "1 new, 0 updated, 3 already stored, 0 failed"
     assert wire.requests[UPLOAD] == 1
     new = [r for r in report.results if r.status is Status.NEW]
     assert [r.path.name for r in new] == ["new_one.jpg"]
@@ -86,7 +89,7 @@ async def test_identical_files_in_one_run_are_sent_once(
     report = await sync(client, folder)
 
     assert wire.requests[UPLOAD] == 1
-    assert report.summary() == "1 new, 1 already stored, 0 failed"
+    assert report.summary() == "1 new, 0 updated, 1 already stored, 0 failed"
     first, copy = report.results
     assert copy.status is Status.STORED and copy.image_id == first.image_id
     assert copy.note == f"same bytes as {folder / 'a.jpg'}"
@@ -124,7 +127,7 @@ async def test_the_second_run_reads_no_file_and_a_touched_file_is_hashed_again(
     monkeypatch.setattr(digests, "hash_file", must_not_read)
     second = await sync(client, folder)
     assert (second.hashed, second.from_cache) == (0, 5)
-    assert second.summary().splitlines()[0] == "0 new, 5 already stored, 0 failed"
+    assert second.summary().splitlines()[0] == "0 new, 0 updated, 5 already stored, 0 failed"
 
     touched = folder / "img_000.jpg"
     stat = touched.stat()
@@ -139,7 +142,7 @@ async def test_the_second_run_reads_no_file_and_a_touched_file_is_hashed_again(
     third = await sync(client, folder)
     assert read == [os.path.abspath(touched)]
     assert (third.hashed, third.from_cache) == (1, 4)
-    assert third.summary().splitlines()[0] == "0 new, 5 already stored, 0 failed"
+    assert third.summary().splitlines()[0] == "0 new, 0 updated, 5 already stored, 0 failed"
 
 
 async def test_a_changed_file_is_hashed_again_and_sent(
@@ -152,7 +155,7 @@ async def test_a_changed_file_is_hashed_again_and_sent(
 
     report = await sync(client, folder)
 
-    assert report.summary().splitlines()[0] == "1 new, 1 already stored, 0 failed"
+    assert report.summary().splitlines()[0] == "1 new, 0 updated, 1 already stored, 0 failed"
     assert wire.requests[UPLOAD] == 1
 
 
@@ -168,7 +171,7 @@ async def test_a_dry_run_checks_and_sends_nothing(
     assert wire.requests[CHECK] == 1 and wire.requests[UPLOAD] == 0 and wire.image_bytes == 0
     assert report.ok
     assert report.summary().splitlines()[0] == (
-        "dry run: 3 to send, 1 already stored, 0 failed; nothing was sent"
+        "dry run: 3 to send, 0 to update, 1 already stored, 0 failed; nothing was sent"
     )
     would = sorted(r.path.name for r in report.results if r.status is Status.WOULD_SEND)
     assert would == ["img_001.jpg", "img_002.jpg", "img_003.jpg"]
@@ -181,7 +184,7 @@ async def test_nothing_to_send_asks_nothing(
 ) -> None:
     (tmp_path / "empty").mkdir()
     report = await sync(client, tmp_path / "empty")
-    assert report.summary() == "0 new, 0 already stored, 0 failed"
+    assert report.summary() == "0 new, 0 updated, 0 already stored, 0 failed"
     assert sum(wire.requests.values()) == 0
 
 

@@ -22,14 +22,14 @@ async def test_upload_twice(run: Run, wire: Wire, tmp_path: Path) -> None:
     first = await run("upload", str(photos))
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines()[-2:] == [
-        "3 new, 0 already stored, 0 failed",
+        "3 new, 0 updated, 0 already stored, 0 failed",
         "skipped: 1 not an image file name",
     ]
     wire.reset()
 
     second = await run("upload", str(photos))
     assert second.exit_code == 0, second.output
-    assert "0 new, 3 already stored, 0 failed" in second.stdout
+    assert "0 new, 0 updated, 3 already stored, 0 failed" in second.stdout
     assert wire.image_bytes == 0
 
 
@@ -43,7 +43,9 @@ async def test_dry_run_lists_what_would_be_sent(run: Run, wire: Wire, tmp_path: 
     assert result.exit_code == 0, result.output
     assert wire.requests[UPLOAD] == 0
     lines = result.stdout.splitlines()
-    assert lines[-1] == "dry run: 2 to send, 1 already stored, 0 failed; nothing was sent"
+    assert (
+        lines[-1] == "dry run: 2 to send, 0 to update, 1 already stored, 0 failed; nothing was sent"
+    )
     would = [line.split()[0] for line in lines if "would send" in line]
     assert would == [str(photos / "b.jpg"), str(photos / "c.jpg")]
 
@@ -97,7 +99,7 @@ async def test_a_large_resync_prints_the_summary_not_every_row(
     second = await run("upload", str(photos))
     assert second.stdout.splitlines() == [
         "not listed: 5 already stored (--json lists every file)",
-        "0 new, 5 already stored, 0 failed",
+        "0 new, 0 updated, 5 already stored, 0 failed",
     ]
 
 
@@ -125,7 +127,7 @@ async def test_a_damaged_digest_cache_is_a_warning(
     result = await run("upload", str(photos))
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("warning: digest cache ")
-    assert "1 new, 0 already stored, 0 failed" in result.stdout
+    assert "1 new, 0 updated, 0 already stored, 0 failed" in result.stdout
 
 
 async def test_the_seed_script_gets_the_same_options(run: Run, wire: Wire, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from imagerepo.client.api import ImageRepoClient
-from imagerepo.client.schemas import DigestCheck, ImageJSON, UploadResult, Visibility
+from imagerepo.client.schemas import DigestCheck, ImageJSON, Outcome, UploadResult, Visibility
 from imagerepo.client.selection import Selection, collect
 from imagerepo.client.upload import Status, upload_all
 from imagerepo.errors import InvalidImage, TransportError
@@ -32,7 +32,11 @@ class SlowClient:
         return DigestCheck(existing={}, missing=list(digests))
 
     async def upload(
-        self, path: Path, *, description: str = "", visibility: Visibility = "public"
+        self,
+        path: Path,
+        *,
+        description: str | None = None,
+        visibility: Visibility | None = None,
     ) -> UploadResult:
         if self.unreachable_after is not None and len(self.sent) >= self.unreachable_after:
             raise TransportError("cannot reach the server", kind="connect")
@@ -45,7 +49,8 @@ class SlowClient:
         if path.name == self.refuse:
             raise InvalidImage("not an image")
         image: dict[str, Any] = {"id": path.stem, "visibility": visibility}
-        return UploadResult(created=not path.stem.endswith("0"), image=cast(ImageJSON, image))
+        outcome: Outcome = "unchanged" if path.stem.endswith("0") else "created"
+        return UploadResult(outcome=outcome, image=cast(ImageJSON, image))
 
     @property
     def client(self) -> ImageRepoClient:
@@ -79,7 +84,7 @@ async def test_nothing_to_send(tmp_path: Path) -> None:
     report = await upload_all(SlowClient().client, Selection())
     assert report.results == []
     assert report.ok
-    assert report.summary() == "0 new, 0 already stored, 0 failed"
+    assert report.summary() == "0 new, 0 updated, 0 already stored, 0 failed"
 
 
 async def test_one_bad_file_does_not_stop_the_rest(tmp_path: Path) -> None:
@@ -90,7 +95,7 @@ async def test_one_bad_file_does_not_stop_the_rest(tmp_path: Path) -> None:
     assert [(r.path.name, r.error) for r in failed] == [("img_0005.jpg", "not an image")]
     assert len(fake.sent) == 12
     assert not report.ok
-    assert report.summary() == "9 new, 2 already stored, 1 failed"
+    assert report.summary() == "9 new, 0 updated, 2 already stored, 1 failed"
 
 
 async def test_unreadable_and_missing_inputs_are_failures(tmp_path: Path) -> None:
@@ -102,7 +107,9 @@ async def test_unreadable_and_missing_inputs_are_failures(tmp_path: Path) -> Non
     by_name = {r.path.name: (r.status, r.error) for r in report.results}
     assert by_name["nope.jpg"] == (Status.FAILED, "no such file")
     assert by_name["vanished.jpg"] == (Status.FAILED, "No such file or directory")
-    assert report.summary() == "1 new, 1 already stored, 2 failed"  # img_0000 was "stored"
+    assert (
+        report.summary() == "1 new, 0 updated, 1 already stored, 2 failed"
+    )  # img_0000 was "stored"
 
 
 async def test_an_unreachable_server_stops_the_run(tmp_path: Path) -> None:
@@ -121,5 +128,5 @@ async def test_the_summary_counts_skipped_files(tmp_path: Path) -> None:
     (tmp_path / "d" / "c.txt").write_text("x")
     report = await upload_all(SlowClient().client, collect(dirs=[tmp_path / "d"]))
     assert report.summary() == (
-        "0 new, 0 already stored, 0 failed\nskipped: 1 hidden, 2 not an image file name"
+        "0 new, 0 updated, 0 already stored, 0 failed\nskipped: 1 hidden, 2 not an image file name"
     )

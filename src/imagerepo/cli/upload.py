@@ -12,8 +12,11 @@ from imagerepo.cli.runner import JsonOption, UrlOption, UserOption, console, gua
 from imagerepo.client import render
 from imagerepo.client.digest_cache import DigestCache
 from imagerepo.client.digest_cache import default_path as digest_cache_path
+from imagerepo.client.schemas import Visibility
 from imagerepo.client.selection import FolderRules, collect
 from imagerepo.client.upload import DEFAULT_CONCURRENCY, UploadReport, make_progress, upload_all
+
+_VISIBILITY: dict[bool, Visibility] = {True: "private", False: "public"}
 
 
 @guarded
@@ -33,9 +36,21 @@ def upload(
         ),
     ] = None,
     private: Annotated[
-        bool, typer.Option("--private", help="Only you can see them (everyone else gets 404).")
-    ] = False,
-    description: Annotated[str, typer.Option(help="Description for every file sent.")] = "",
+        bool | None,
+        typer.Option(
+            "--private/--public",
+            help="Only you can see them (everyone else gets 404), or everyone can. Applied to"
+            " files already stored too; without either, new files are public and stored ones"
+            " keep theirs.",
+            show_default=False,
+        ),
+    ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option(
+            help="Description for every file, those already stored included.", show_default=False
+        ),
+    ] = None,
     user: UserOption = None,
     concurrency: Annotated[
         int, typer.Option(min=1, max=256, help="Files hashed, or uploads in flight, at once.")
@@ -65,7 +80,8 @@ def upload(
     dry_run: Annotated[
         bool,
         typer.Option(
-            "--dry-run", help="Hash and ask the server, list what would be sent, send nothing."
+            "--dry-run",
+            help="Hash and ask the server, list what would be sent or updated, change nothing.",
         ),
     ] = False,
     rehash: Annotated[
@@ -77,7 +93,8 @@ def upload(
     as_json: JsonOption = False,
     default_dir: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Sync image files and folders: hash them, ask the server, send only what it lacks.
+    """Sync image files and folders: hash them, ask the server, send only what it lacks, and
+    apply the --private/--public/--description you give to the files it already has.
 
     Digests are cached (by path, size and mtime) in $IMAGEREPO_CACHE_DIR, default
     ~/.cache/imagerepo, so unchanged files are not read again. Exits 1 if any file failed.
@@ -100,7 +117,7 @@ def upload(
                         client,
                         selection,
                         description=description,
-                        visibility="private" if private else "public",
+                        visibility=None if private is None else _VISIBILITY[private],
                         concurrency=concurrency,
                         progress=progress,
                         cache=cache,

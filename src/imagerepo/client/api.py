@@ -39,6 +39,7 @@ from imagerepo.client.schemas import (
     ImageJSON,
     ImagePage,
     NearDuplicateJSON,
+    StoredImageJSON,
     TokenResponse,
     UploadResult,
     UserJSON,
@@ -188,15 +189,25 @@ class ImageRepoClient:
     # -- images -----------------------------------------------------------------------------
 
     async def upload(
-        self, path: Path, *, description: str = "", visibility: Visibility = "public"
+        self,
+        path: Path,
+        *,
+        description: str | None = None,
+        visibility: Visibility | None = None,
     ) -> UploadResult:
         """Send one file, streamed from disk in chunks (never read whole into memory).
+
+        `description` and `visibility` are sent only when given: then they also apply to an
+        image the caller already has with these bytes (outcome `updated`); a new image without
+        a visibility is public.
 
         httpx reads the open file synchronously in 64 KiB chunks while it writes the request;
         that is one short local read per chunk, and it keeps the body's Content-Length exact.
         """
-        fields: dict[str, str] = {"visibility": visibility}
-        if description:
+        fields: dict[str, str] = {}
+        if visibility is not None:
+            fields["visibility"] = visibility
+        if description is not None:
             fields["description"] = description
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         fh = await asyncio.to_thread(path.open, "rb")
@@ -217,35 +228,40 @@ class ImageRepoClient:
             for n in (near if isinstance(near, list) else [])
             if isinstance(n, dict) and isinstance(n.get("id"), str)
         ]
+        outcome = body.pop("outcome", None)
+        if outcome not in ("created", "updated", "unchanged"):  # a server before outcomes
+            outcome = "created" if response.status_code == 201 else "unchanged"
         return UploadResult(
-            created=response.status_code == 201,
-            image=cast(ImageJSON, body),
-            near_duplicates=near_duplicates,
+            outcome=outcome, image=cast(ImageJSON, body), near_duplicates=near_duplicates
         )
 
     async def check_digests(self, digests: Sequence[str]) -> DigestCheck:
-        """Which of these sha256 hex digests the caller already has, and which are missing.
+        """Which of these sha256 hex digests the caller already has (with each one's stored
+        visibility and description), and which are missing.
 
         Asked in batches of `CHECK_BATCH`; repeated digests are asked once.
         """
         existing: dict[str, str] = {}
         missing: list[str] = []
+        images: dict[str, StoredImageJSON] = {}
         unique = list(dict.fromkeys(d.lower() for d in digests))
         for start in range(0, len(unique), CHECK_BATCH):
             batch = unique[start : start + CHECK_BATCH]
             response = await self._request("POST", f"{API}/images/check", json={"sha256": batch})
             body = _object(self._json(response), "digest check")
-            found, absent = body.get("existing"), body.get("missing")
+            found, absent, stored = body.get("existing"), body.get("missing"), body.get("images")
             if not (
                 isinstance(found, dict)
                 and isinstance(absent, list)
                 and all(isinstance(k, str) and isinstance(v, str) for k, v in found.items())
                 and all(isinstance(d, str) for d in absent)
+                and (stored is None or _stored_images(stored))
             ):
                 raise TransportError(f"the server at {self.base_url} sent a malformed digest check")
             existing.update(found)
             missing.extend(absent)
-        return DigestCheck(existing=existing, missing=missing)
+            images.update(stored or {})
+        return DigestCheck(existing=existing, missing=missing, images=images)
 
     async def list_images(
         self,
@@ -480,6 +496,18 @@ def _connect_reason(exc: BaseException) -> str:
             return "unknown host name"
         cause = cause.__cause__ or cause.__context__
     return str(exc) or "connection failed"
+
+
+def _stored_images(value: object) -> bool:
+    """Is this the `images` field of a digest check: digest → {id, visibility, description}?"""
+    return isinstance(value, dict) and all(
+        isinstance(k, str)
+        and isinstance(v, dict)
+        and isinstance(v.get("id"), str)
+        and v.get("visibility") in ("public", "private")
+        and isinstance(v.get("description"), str)
+        for k, v in value.items()
+    )
 
 
 def _user_path(username: str) -> str:

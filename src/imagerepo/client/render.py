@@ -20,9 +20,11 @@ from imagerepo.client.upload import FileResult, Status, UploadReport
 
 _STATUS_STYLE = {
     Status.NEW: "green",
+    Status.UPDATED: "blue",
     Status.STORED: "cyan",
     Status.FAILED: "red",
     Status.WOULD_SEND: "yellow",
+    Status.WOULD_UPDATE: "yellow",
 }
 # Rich lays a table out whole before printing it: 10 000 rows take 3 s here. Past this many files
 # the table lists only what needs a look (failed first, then new), and says what it left out.

@@ -91,20 +91,40 @@ class ImagePage:
     next_cursor: str | None
 
 
+Outcome = Literal["created", "updated", "unchanged"]
+
+
 @dataclass(frozen=True, slots=True)
 class UploadResult:
-    """The answer to one upload: `created` is False when the user already had these bytes (the
-    server answered 200 with the existing image instead of 201); `near_duplicates` are the user's
-    images that look almost the same."""
+    """The answer to one upload. `outcome`: `created` (201), or for bytes the user already had
+    (200) `updated` when the visibility or description sent changed the image, else `unchanged`;
+    `near_duplicates` are the user's images that look almost the same."""
 
-    created: bool
+    outcome: Outcome
     image: ImageJSON
     near_duplicates: list[NearDuplicateJSON] = field(default_factory=list)
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "created"
+
+
+class StoredImageJSON(TypedDict):
+    """What `/images/check` says about an image the caller already has."""
+
+    id: str
+    visibility: Visibility
+    description: str
 
 
 @dataclass(frozen=True, slots=True)
 class DigestCheck:
-    """The answer to `/images/check`: digests the caller already has (→ image id), and the rest."""
+    """The answer to `/images/check`: digests the caller already has (→ image id), and the rest.
+
+    `images` has the stored visibility and description of the existing ones (empty from a server
+    older than that field: then they are unknown).
+    """
 
     existing: dict[str, str]
     missing: list[str]
+    images: dict[str, StoredImageJSON] = field(default_factory=dict)

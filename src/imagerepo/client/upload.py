@@ -3,6 +3,10 @@
     collect (selection.py) → digests (digests.py, with the local cache) → POST /images/check
     → upload the missing ones, N at a time → one result per file
 
+Flags the user gave win: with an explicit `visibility` or `description`, a file the server already
+has is compared with what `/check` says is stored, and PATCHed where it differs ("updated");
+without one, nothing stored changes and new files are sent with no such field (public).
+
 A re-sync of a folder the server already has therefore reads no file (the digest cache knows
 them) and sends no image bytes: one `/check` request per 5 000 files. Files with identical bytes
 in one run are sent once; the others are reported "already stored" with the one that was sent.
@@ -21,9 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -31,7 +38,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from imagerepo.client.api import ImageRepoClient
 from imagerepo.client.digest_cache import DigestCache
 from imagerepo.client.digests import local_digests
-from imagerepo.client.schemas import ImageJSON, NearDuplicateJSON, Visibility
+from imagerepo.client.schemas import (
+    DigestCheck,
+    ImageJSON,
+    NearDuplicateJSON,
+    StoredImageJSON,
+    Visibility,
+)
 from imagerepo.client.selection import Selection
 from imagerepo.errors import ImageRepoError, TransportError
 
@@ -40,9 +53,11 @@ DEFAULT_CONCURRENCY = 8
 
 class Status(enum.StrEnum):
     NEW = "new"
+    UPDATED = "updated"  # already stored; the flags given changed it
     STORED = "already stored"
     FAILED = "failed"
     WOULD_SEND = "would send"  # --dry-run
+    WOULD_UPDATE = "would update"  # --dry-run
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,17 +90,17 @@ class UploadReport:
         return self.count(Status.FAILED) == 0
 
     def summary(self) -> str:
-        """`812 new, 9 188 already stored, 0 failed`, then the skipped files by reason."""
-        stored, failed = _number(self.count(Status.STORED)), _number(self.count(Status.FAILED))
+        """`812 new, 3 updated, 9 185 already stored, 0 failed`, then skipped files by reason."""
+        n = {status: _number(self.count(status)) for status in Status}
+        stored, failed = n[Status.STORED], n[Status.FAILED]
         if self.dry_run:
             line = (
-                f"dry run: {_number(self.count(Status.WOULD_SEND))} to send, {stored} already"
-                f" stored, {failed} failed; nothing was sent"
+                f"dry run: {n[Status.WOULD_SEND]} to send, {n[Status.WOULD_UPDATE]} to update,"
+                f" {stored} already stored, {failed} failed; nothing was sent"
             )
         else:
-            line = (
-                f"{_number(self.count(Status.NEW))} new, {stored} already stored, {failed} failed"
-            )
+            line = f"{n[Status.NEW]} new, {n[Status.UPDATED]} updated, {stored} already stored,"
+            line += f" {failed} failed"
         if self.skipped:
             reasons = Counter(why for _, why in self.skipped)
             detail = ", ".join(f"{_number(n)} {why}" for why, n in sorted(reasons.items()))
@@ -98,12 +113,29 @@ def _number(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What the user asked for explicitly; None: leave it as it is (new images: public, "")."""
+
+    visibility: Visibility | None = None
+    description: str | None = None
+
+    def changes(self, stored: StoredImageJSON | None) -> dict[str, str]:
+        """The fields to set on a stored image (all that were given, if its state is unknown)."""
+        given = {"visibility": self.visibility, "description": self.description}
+        return {
+            k: v
+            for k, v in given.items()
+            if v is not None and (stored is None or stored.get(k) != v)
+        }
+
+
 async def upload_all(
     client: ImageRepoClient,
     selection: Selection,
     *,
-    description: str = "",
-    visibility: Visibility = "public",
+    description: str | None = None,
+    visibility: Visibility | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
     cache: DigestCache | None = None,
@@ -112,10 +144,13 @@ async def upload_all(
 ) -> UploadReport:
     """Sync `selection.files` to the server; results keep input order.
 
-    `cache` remembers digests between runs (None: hash every file, remember nothing). With
-    `dry_run` everything up to the server's answer to `/check` happens, and nothing is sent.
-    Raises `ImageRepoError` only if `/check` itself fails (then nothing could be decided).
+    `description` and `visibility`, when given, are sent with new files and applied to the
+    stored ones that differ. `cache` remembers digests between runs (None: hash every file,
+    remember nothing). With `dry_run` everything up to the server's answer to `/check` happens,
+    and nothing is sent. Raises `ImageRepoError` only if `/check` itself fails (then nothing
+    could be decided).
     """
+    wanted = Wanted(visibility=visibility, description=description)
     files = selection.files
     hashing = _Bar(progress, "hashing", len(files))
     local = await local_digests(
@@ -138,23 +173,27 @@ async def upload_all(
         else:
             first_with[digest.sha256] = index
 
-    existing = (await client.check_digests(list(first_with))).existing if first_with else {}
-    to_send: list[tuple[int, str]] = []
+    check = await client.check_digests(list(first_with)) if first_with else DigestCheck({}, [])
+    jobs: list[tuple[int, str, Job]] = []
     for sha256, index in first_with.items():
-        image_id = existing.get(sha256)
-        if image_id is not None:
-            results[index] = FileResult(
-                files[index], Status.STORED, sha256=sha256, image_id=image_id
-            )
+        path = files[index]
+        image_id = check.existing.get(sha256)
+        changes = wanted.changes(check.images.get(sha256)) if image_id is not None else {}
+        if image_id is not None and not changes:
+            results[index] = FileResult(path, Status.STORED, sha256=sha256, image_id=image_id)
         elif dry_run:
-            results[index] = FileResult(files[index], Status.WOULD_SEND, sha256=sha256)
+            status = Status.WOULD_SEND if image_id is None else Status.WOULD_UPDATE
+            results[index] = FileResult(path, status, sha256=sha256, image_id=image_id)
+        elif image_id is None:
+            jobs.append(
+                (index, sha256, functools.partial(_upload_one, client, path, sha256, wanted))
+            )
         else:
-            to_send.append((index, sha256))
+            update = functools.partial(_update_one, client, path, sha256, image_id, changes)
+            jobs.append((index, sha256, update))
 
-    if to_send:
-        await _send_all(
-            client, files, to_send, results, description, visibility, concurrency, progress
-        )
+    if jobs:
+        await _run_all(jobs, files, results, concurrency, progress)
     for index, first in copies:
         results[index] = _copy_of(files[index], files[first], results[first])
 
@@ -171,64 +210,83 @@ async def upload_all(
     )
 
 
-async def _send_all(
-    client: ImageRepoClient,
+# One file's upload or update: its result, and whether the server could not be reached at all.
+Job = Callable[[], Awaitable[tuple[FileResult, bool]]]
+
+
+async def _run_all(
+    jobs: list[tuple[int, str, Job]],
     files: list[Path],
-    to_send: list[tuple[int, str]],
     results: list[FileResult | None],
-    description: str,
-    visibility: Visibility,
     concurrency: int,
     progress: Progress | None,
 ) -> None:
-    queue = iter(to_send)  # one shared iterator is the queue: workers never race on it
+    queue = iter(jobs)  # one shared iterator is the queue: workers never race on it
     stopped: list[str] = []
-    bar = _Bar(progress, "uploading", len(to_send))
+    bar = _Bar(progress, "uploading", len(jobs))
 
     async def worker() -> None:
-        for index, digest in queue:
-            path = files[index]
+        for index, digest, job in queue:
             if stopped:
                 results[index] = FileResult(
-                    path, Status.FAILED, sha256=digest, error=f"not sent: {stopped[0]}"
+                    files[index], Status.FAILED, sha256=digest, error=f"not sent: {stopped[0]}"
                 )
             else:
-                results[index], unreachable = await _upload_one(
-                    client, path, digest, description, visibility
-                )
+                results[index], unreachable = await job()
                 if unreachable:
                     stopped.append("the server is unreachable")
             bar.advance(1)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(to_send))))))
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(jobs))))))
     bar.done()
 
 
 async def _upload_one(
-    client: ImageRepoClient, path: Path, digest: str, description: str, visibility: Visibility
+    client: ImageRepoClient, path: Path, digest: str, wanted: Wanted
 ) -> tuple[FileResult, bool]:
-    """The result for one file, and whether the server could not be reached at all."""
     try:
-        answer = await client.upload(path, description=description, visibility=visibility)
-    except TransportError as exc:
-        unreachable = exc.context.get("kind") == "connect"
-        return FileResult(path, Status.FAILED, sha256=digest, error=exc.message), unreachable
-    except ImageRepoError as exc:
-        return FileResult(path, Status.FAILED, sha256=digest, error=exc.message), False
-    except OSError as exc:
-        error = exc.strerror or str(exc)
-        return FileResult(path, Status.FAILED, sha256=digest, error=error), False
+        answer = await client.upload(
+            path, description=wanted.description, visibility=wanted.visibility
+        )
+    except (ImageRepoError, OSError) as exc:
+        return _failed(path, digest, exc)
     image = answer.image
     sent = str(image.get("sha256", digest))
     return FileResult(
         path,
-        Status.NEW if answer.created else Status.STORED,
+        _UPLOAD_STATUS[answer.outcome],
         image=image,
         sha256=sent,
         image_id=str(image.get("id", "")) or None,
         note=None if sent == digest else "the file changed while it was being sent",
         near_duplicates=tuple(answer.near_duplicates),
     ), False
+
+
+_UPLOAD_STATUS = {"created": Status.NEW, "updated": Status.UPDATED, "unchanged": Status.STORED}
+
+
+async def _update_one(
+    client: ImageRepoClient, path: Path, digest: str, image_id: str, changes: dict[str, str]
+) -> tuple[FileResult, bool]:
+    """Apply the flags given to an image the server already has (sends no image bytes)."""
+    try:
+        image = await client.update_image(
+            image_id,
+            description=changes.get("description"),
+            visibility=cast(Visibility | None, changes.get("visibility")),
+        )
+    except ImageRepoError as exc:
+        return _failed(path, digest, exc)
+    return FileResult(path, Status.UPDATED, image=image, sha256=digest, image_id=image_id), False
+
+
+def _failed(path: Path, digest: str, exc: ImageRepoError | OSError) -> tuple[FileResult, bool]:
+    """A failed row; and True when the server could not be reached at all."""
+    if isinstance(exc, OSError):
+        return FileResult(path, Status.FAILED, sha256=digest, error=exc.strerror or str(exc)), False
+    unreachable = isinstance(exc, TransportError) and exc.context.get("kind") == "connect"
+    return FileResult(path, Status.FAILED, sha256=digest, error=exc.message), unreachable
 
 
 def _copy_of(path: Path, first: Path, sent: FileResult | None) -> FileResult:
