@@ -57,8 +57,10 @@ async def test_list_and_whoami_show_roles(run: Run) -> None:
         ("root", 0),
     ]
 
-    assert "(admin, id " in (await run("whoami")).stdout
-    assert (await run("whoami", "--user", "alice")).stdout.startswith(f"alice at {BASE_URL} (user,")
+    assert (await run("whoami")).stdout == f"root (admin) at {BASE_URL}\n"
+    assert (await run("whoami", "--user", "alice")).stdout == f"alice (user) at {BASE_URL}\n"
+    me = json.loads((await run("whoami", "--json")).stdout)
+    assert (me["username"], me["is_admin"]) == ("root", True) and me["id"]
     refused = await run("user", "list", "--user", "alice")
     assert refused.exit_code == 1
     assert refused.stderr == "error: only an admin can list users\n"

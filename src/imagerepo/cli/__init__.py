@@ -17,7 +17,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from imagerepo.cli import images, serve, session, upload, users
+from imagerepo.cli import admin, images, serve, session, upload, users
 
 app = typer.Typer(
     name="imagerepo",
@@ -35,6 +35,7 @@ app.command()(images.get)
 app.command()(images.rm)
 app.command()(images.edit)
 app.add_typer(users.app, name="user")
+app.add_typer(admin.app, name="admin")
 app.command()(session.login)
 app.command()(session.logout)
 app.command()(session.whoami)

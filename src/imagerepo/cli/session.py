@@ -10,6 +10,7 @@ import typer
 
 from imagerepo import credentials
 from imagerepo.cli.runner import (
+    JsonOption,
     UrlOption,
     UserOption,
     connect,
@@ -97,7 +98,7 @@ def logout(
 
 
 @guarded
-def whoami(user: UserOption = None, url: UrlOption = None) -> None:
+def whoami(as_json: JsonOption = False, user: UserOption = None, url: UrlOption = None) -> None:
     """Show who the server says you are, and your role (admin or user)."""
 
     async def go() -> tuple[UserJSON, str]:
@@ -105,4 +106,7 @@ def whoami(user: UserOption = None, url: UrlOption = None) -> None:
             return await client.me(), client.base_url
 
     me, server = asyncio.run(go())
-    console().print(render.user_line(me, server))
+    if as_json:
+        typer.echo(render.to_json(me))
+    else:
+        console().print(render.user_line(me, server))

@@ -138,9 +138,9 @@ def passwd(
 ) -> None:
     """Change a password; every login of that user made before is signed out.
 
-    Without --password-stdin a strong password is made and printed once. Your current password
-    comes from $IMAGEREPO_PASSWORD, the stored login, or a prompt. A login of that user stored
-    on this machine is updated.
+    Without --password-stdin a strong password is made and printed once.
+    Your current password comes from $IMAGEREPO_PASSWORD, the stored login, or a prompt.
+    A login of that user stored on this machine is updated.
     """
     password = stdin_password() if password_stdin else new_password()
 

@@ -5,7 +5,8 @@ network enters, so callers only ever catch `imagerepo.errors.ImageRepoError`:
 
 - a non-2xx answer becomes the exception its `{"error": {"code", "message"}}` body names
   (`error_from_body`), so `NotFound` raised by the server is `NotFound` here;
-- an httpx connection error or timeout becomes `TransportError` with a sentence a user can act on.
+- an httpx connection error or timeout becomes `TransportError` with a sentence a user can act on
+  (`imagerepo.client.transport_errors`).
 
 Transient failures (no answer, 5xx, 429) are retried here too, by a `RetryPolicy` (see
 `imagerepo.client.retry` for which and how long), so every command and the bulk uploader get the
@@ -23,7 +24,6 @@ import contextlib
 import mimetypes
 import os
 import secrets
-import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +46,7 @@ from imagerepo.client.schemas import (
     UserListItemJSON,
     Visibility,
 )
+from imagerepo.client.transport_errors import TRANSIENT, transport_error
 from imagerepo.errors import AuthenticationFailed, ImageRepoError, TransportError, error_from_body
 
 API = "/api/v1"
@@ -54,8 +55,6 @@ API = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=None)
 # Half the server's limit of 10 000 per request: a 350 KB body, answered in well under a second.
 CHECK_BATCH = 5_000
-# httpx errors after which the same request may well succeed: the network, not the request.
-_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 class TokenProvider(Protocol):
@@ -354,7 +353,7 @@ class ImageRepoClient:
                 await asyncio.to_thread(out.write, chunk)
                 written += len(chunk)
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
+            raise transport_error(exc, self.base_url) from exc
         finally:
             await response.aclose()
         return written
@@ -409,9 +408,9 @@ class ImageRepoClient:
             try:
                 response = await self._http.send(request, stream=stream)
             except httpx.HTTPError as exc:
-                error = self._transport_error(exc)
+                error = transport_error(exc, self.base_url)
                 # A refused first connection means no server: say so now, do not wait 7 s.
-                transient = isinstance(exc, _TRANSIENT) and (
+                transient = isinstance(exc, TRANSIENT) and (
                     self._reached or error.context.get("kind") != "connect"
                 )
                 if transient and attempt < self._retry.attempts:
@@ -461,41 +460,6 @@ class ImageRepoClient:
                 f"the server at {self.base_url} sent an answer that is not JSON "
                 f"(HTTP {response.status_code})"
             ) from exc
-
-    def _transport_error(self, exc: httpx.HTTPError) -> TransportError:
-        where = self.base_url
-        if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-            reason = "connection timed out" if isinstance(exc, httpx.ConnectTimeout) else None
-            return TransportError(
-                f"cannot reach the server at {where}: {reason or _connect_reason(exc)}"
-                " — is `imagerepo serve` running?",
-                kind="connect",
-            )
-        if isinstance(exc, httpx.TimeoutException):
-            return TransportError(
-                f"the server at {where} did not answer in time ({type(exc).__name__})",
-                kind="timeout",
-            )
-        if isinstance(exc, httpx.UnsupportedProtocol):
-            return TransportError(f"{where} is not an http:// or https:// URL", kind="url")
-        detail = str(exc) or type(exc).__name__
-        return TransportError(
-            f"lost the connection to the server at {where}: {detail}", kind="network"
-        )
-
-
-def _connect_reason(exc: BaseException) -> str:
-    """The most telling cause in the chain (httpx hides 'refused' behind 'All attempts failed')."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "unknown host name"
-        cause = cause.__cause__ or cause.__context__
-    return str(exc) or "connection failed"
 
 
 def _stored_images(value: object) -> bool:

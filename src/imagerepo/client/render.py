@@ -156,7 +156,8 @@ def role(user: UserJSON) -> str:
 
 
 def user_line(user: UserJSON, url: str) -> Text:
-    return Text(f"{user.get('username')} at {url} ({role(user)}, id {user.get('id')})")
+    """`root (admin) at http://127.0.0.1:8000`."""
+    return Text(f"{user.get('username')} ({role(user)}) at {url}")
 
 
 def users_table(users: Iterable[UserListItemJSON]) -> Table:
