@@ -120,8 +120,12 @@ async def test_delete_refuses_images_unless_told_and_asks_first(run: Run, tmp_pa
 
     refused = await run("user", "delete", "alice")
     assert refused.exit_code == 1
-    assert refused.stderr.count("\n") == 1
-    assert "alice owns 2 images" in refused.stderr and "--delete-images" in refused.stderr
+    assert refused.stderr == (
+        "error: alice owns 2 images, so nothing was deleted: add --delete-images to delete them"
+        " with the account (it asks first)\n"
+    )
+    not_admin = await run("user", "delete", "root", "--delete-images", "--user", "alice")
+    assert not_admin.stderr == "error: only an admin can delete users\n"
 
     for answer in ("n\n", ""):  # no, or no answer at all (not a terminal): nothing happens
         declined = await run("user", "delete", "alice", "--delete-images", input=answer)

@@ -27,7 +27,7 @@ from imagerepo.client import render
 from imagerepo.client.api import ImageRepoClient
 from imagerepo.client.auth import PASSWORD_ENV, find_password
 from imagerepo.client.schemas import UserListItemJSON
-from imagerepo.errors import AuthenticationFailed, NotFound
+from imagerepo.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
 
 app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 
@@ -113,7 +113,16 @@ def delete(
                     f"Delete user {name} and the {_images(count)} they own? This cannot be undone."
                 ):
                     fail("nothing was deleted")
-            deleted = await client.delete_user(name, delete_images=delete_images)
+            try:
+                deleted = await client.delete_user(name, delete_images=delete_images)
+            except Conflict as exc:
+                count = 0 if delete_images else await _image_count(client, name)
+                if not count:
+                    raise  # the last admin, or images arrived while deleting: the server's word
+                raise Conflict(
+                    f"{name} owns {_images(count)}, so nothing was deleted: add --delete-images"
+                    " to delete them with the account (it asks first)"
+                ) from exc
             credentials.forget_login(tokens.url, name.lower())
             return deleted
 
@@ -187,7 +196,11 @@ def _ask_current(url: str, username: str) -> str | None:
 
 
 async def _image_count(client: ImageRepoClient, name: str) -> int:
-    for found in await client.list_users():
+    try:
+        users = await client.list_users()
+    except PermissionDenied as exc:
+        raise PermissionDenied("only an admin can delete users") from exc
+    for found in users:
         if found.get("username") == name.strip().lower():
             return int(found.get("image_count", 0))
     raise NotFound(f"no user {name.strip().lower()!r}")
