@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -47,10 +49,17 @@ async def test_putting_known_bytes_again_keeps_one_copy(tmp_path: Path) -> None:
     assert len([p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]) == 1
 
 
-def test_sweep_removes_leftovers_of_a_crash(tmp_path: Path) -> None:
+def test_sweep_removes_leftovers_of_a_crash_but_not_uploads_in_flight(tmp_path: Path) -> None:
     (tmp_path / "tmp").mkdir()
-    (tmp_path / "tmp" / "upload-abc").write_bytes(b"half")
+    old, fresh = tmp_path / "tmp" / "upload-abc", tmp_path / "tmp" / "upload-def"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"arriving")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    # Another process on the same folder (a second worker, `imagerepo admin`) may be receiving
+    # `fresh` right now.
     assert Staging(tmp_path / "tmp").sweep() == 1
+    assert not old.exists() and fresh.exists()
 
 
 async def test_keys_that_are_not_digests_are_refused(tmp_path: Path) -> None:

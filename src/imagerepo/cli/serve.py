@@ -19,7 +19,8 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="Data folder (default: $IMAGEREPO_DATA_DIR, else ./data).",
+        help="Data folder (default: $IMAGEREPO_DATA_DIR, else ~/.local/share/imagerepo, or"
+        " ./data where it already holds a library).",
         show_default=False,
     ),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -19,6 +20,7 @@ from anyio import to_thread
 from imagerepo.errors import PayloadTooLarge
 
 FLUSH_BYTES = 1024 * 1024
+STALE_SECONDS = 3600.0  # no upload stays staged this long: its request has timed out
 
 
 class StagedFile:
@@ -90,12 +92,15 @@ class Staging:
             with suppress(FileNotFoundError):
                 os.unlink(name)
 
-    def sweep(self) -> int:
-        """Remove staged files left by a crash; run at start-up before serving."""
+    def sweep(self, older_than_seconds: float = STALE_SECONDS) -> int:
+        """Remove staged files left by a crash. Only old ones: another process on the same data
+        folder (a second server worker, `imagerepo admin ...`) may be receiving uploads now."""
         removed = 0
         if self.directory.is_dir():
+            cutoff = time.time() - older_than_seconds
             for leftover in self.directory.glob("upload-*"):
                 with suppress(FileNotFoundError):
-                    leftover.unlink()
-                    removed += 1
+                    if leftover.stat().st_mtime < cutoff:
+                        leftover.unlink()
+                        removed += 1
         return removed
