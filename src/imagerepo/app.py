@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
-from imagerepo import __version__
+from imagerepo import __version__, web
 from imagerepo.api import docs
 from imagerepo.api.errors import install_error_handlers
 from imagerepo.api.limits import RequestLimits
@@ -92,4 +92,5 @@ def create_app(
     for module in (health, auth, users, images):
         app.include_router(module.router)
     docs.mount(app)
+    web.mount(app)
     return app

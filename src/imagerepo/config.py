@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         description="Key that signs tokens; default: generated once into `<data_dir>/secret_key`.",
     )
     token_ttl_seconds: int = Field(3600, gt=0, description="Lifetime of an access token.")
+    session_ttl_seconds: int = Field(
+        14 * 24 * 3600,
+        gt=0,
+        description="Lifetime of a gallery sign-in (browser session cookie), from sign-in.",
+    )
     root_password: SecretStr | None = Field(
         None, description="Password of the `root` user made on first start; generated if unset."
     )

@@ -16,12 +16,14 @@ from imagerepo.cache.memory import MemoryCache
 from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, migrate, session_factory
 from imagerepo.db.repos.images import ImageRepository
+from imagerepo.db.repos.sessions import SessionRepository
 from imagerepo.db.repos.users import UserRepository
 from imagerepo.services.clock import Clock, utc_now
 from imagerepo.services.derivatives import Derivatives
 from imagerepo.services.images import ImageService
 from imagerepo.services.inspection import configure_pillow
 from imagerepo.services.passwords import Passwords
+from imagerepo.services.sessions import SessionService
 from imagerepo.services.tokens import Tokens
 from imagerepo.services.users import UserService
 from imagerepo.storage.local import LocalBlobStore
@@ -36,6 +38,7 @@ class Services:
     settings: Settings
     users: UserService
     images: ImageService
+    sessions: SessionService
 
 
 def build_cache(settings: Settings) -> Cache:
@@ -92,7 +95,10 @@ async def build_services(
             cache,
             owned_images=images,
         )
-        yield Services(settings=settings, users=users, images=images)
+        browser_sessions = SessionService(
+            SessionRepository(sessions), users, clock, ttl_seconds=settings.session_ttl_seconds
+        )
+        yield Services(settings=settings, users=users, images=images, sessions=browser_sessions)
     finally:
         await engine.dispose()
         pool.shutdown()

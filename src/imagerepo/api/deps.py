@@ -4,6 +4,10 @@
 request carries no credentials and `IMAGEREPO_ANONYMOUS_READ` allows it. A credential that is
 sent but invalid is always a 401, never a silent fall-back to anonymous. `CurrentUser` is for
 routes that need an account (uploads, changes, user management).
+
+Two kinds of credential name a user: a bearer token (the CLI, scripts), else the gallery's
+session cookie (`api/cookies.py`), which on a state-changing request must come with the
+session's CSRF token (403 without it; `api/limits.py` checks the same before any body is read).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from imagerepo.api.cookies import cookie_session
 from imagerepo.errors import AuthenticationFailed
 from imagerepo.models import User
 from imagerepo.policy import ANONYMOUS, Viewer
@@ -40,12 +45,16 @@ _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
 async def current_user(
+    request: Request,
     users: Annotated[UserService, Depends(user_service)],
     token: Annotated[str | None, Depends(_bearer)],
 ) -> User:
-    if not token:
+    if token:
+        return await users.authenticate(token)
+    session = await cookie_session(request, services(request).sessions)
+    if session is None:
         raise AuthenticationFailed("log in first: send 'Authorization: Bearer <token>'")
-    return await users.authenticate(token)
+    return session.user
 
 
 async def current_viewer(
@@ -55,6 +64,9 @@ async def current_viewer(
 ) -> Viewer:
     if token:
         return Viewer.of(await users.authenticate(token))
+    session = await cookie_session(request, services(request).sessions)
+    if session is not None:
+        return Viewer.of(session.user)
     if not services(request).settings.anonymous_read:
         raise AuthenticationFailed(
             "this server has no anonymous access: send 'Authorization: Bearer <token>'"

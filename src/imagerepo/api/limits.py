@@ -5,9 +5,10 @@ A pure ASGI middleware: it wraps `receive` and `send` and nothing else (BaseHTTP
 relay the body through a task and a stream of its own). Before the first body byte is read:
 
 1. Credentials. A state-changing request (POST, PUT, PATCH, DELETE) under `/api/v1/`, except the
-   login, needs a credential that verifies, else 401 (`CREDENTIAL_CHECKS`: a bearer token now; a
-   cookie session is one more entry there). Signature and expiry are enough to tell a client from
-   an anonymous flood, so no database is asked; the route still loads the user.
+   login, needs a credential that verifies, else 401 (`CREDENTIAL_CHECKS`: a bearer token, then
+   the gallery's session cookie). For a token, signature and expiry are enough to tell a client
+   from an anonymous flood, so no database is asked; a cookie is one primary-key lookup, and its
+   CSRF token is checked here too (403 without it). The route still loads the user.
 2. Media type. Only a route that streams uploads takes a multipart body; anywhere else, 415.
 3. Size. What the matched route declares it reads sets the cap (`body_kind`): JSON
    (`max_json_bytes`), a form (`max_form_bytes`), an upload (`max_upload_bytes` plus its multipart
@@ -38,13 +39,15 @@ from typing import NoReturn
 from fastapi import params
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from imagerepo.api.cookies import cookie_session
 from imagerepo.api.deps import TOKEN_URL
 from imagerepo.api.errors import error_response
 from imagerepo.config import Settings
-from imagerepo.errors import AuthenticationFailed
-from imagerepo.services.users import UserService
+from imagerepo.errors import AuthenticationFailed, ImageRepoError
+from imagerepo.wiring import Services
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/api/v1/"
@@ -104,25 +107,32 @@ class BodyLimits:
 # -- credentials ------------------------------------------------------------------------------
 
 # A check answers the subject its kind of credential names; None when the request carries no
-# credential of that kind; `AuthenticationFailed` when it carries one that does not verify.
-CredentialCheck = Callable[[Headers, UserService], Awaitable[str | None]]
+# credential of that kind; `AuthenticationFailed` when it carries one that does not verify (or
+# another `ImageRepoError`, such as a missing CSRF token, answered with its own status).
+CredentialCheck = Callable[[HTTPConnection, Services], Awaitable[str | None]]
 
 
-async def bearer_token(headers: Headers, users: UserService) -> str | None:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
+async def bearer_token(connection: HTTPConnection, services: Services) -> str | None:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None
-    return users.token_subject(token)
+    return services.users.token_subject(token)
 
 
-CREDENTIAL_CHECKS: tuple[CredentialCheck, ...] = (bearer_token,)
+async def session_cookie(connection: HTTPConnection, services: Services) -> str | None:
+    """The gallery's cookie: a live session, and (the request changing state) its CSRF token."""
+    session = await cookie_session(connection, services.sessions)
+    return session.user.id if session is not None else None
 
 
-async def credential_subject(headers: Headers, users: UserService) -> str:
+CREDENTIAL_CHECKS: tuple[CredentialCheck, ...] = (bearer_token, session_cookie)
+
+
+async def credential_subject(connection: HTTPConnection, services: Services) -> str:
     """Who the request's credential names, by the first kind it carries; else 401."""
     for check in CREDENTIAL_CHECKS:
-        subject = await check(headers, users)
+        subject = await check(connection, services)
         if subject is not None:
             return subject
     raise AuthenticationFailed("log in first: send 'Authorization: Bearer <token>'")
@@ -159,10 +169,11 @@ class RequestLimits:
         has_body = bool(declared) or "transfer-encoding" in headers
         if needs_credentials(scope["method"], scope["path"]):
             try:
-                await credential_subject(headers, scope["app"].state.services.users)
-            except AuthenticationFailed as exc:
+                await credential_subject(HTTPConnection(scope), scope["app"].state.services)
+            except ImageRepoError as exc:
+                status = 401 if isinstance(exc, AuthenticationFailed) else exc.status
                 close = {"Connection": "close"} if has_body else None
-                await error_response(401, exc.code, exc.message, close)(scope, receive, send)
+                await error_response(status, exc.code, exc.message, close)(scope, receive, send)
                 return
         if not has_body:
             await self.app(scope, receive, send)

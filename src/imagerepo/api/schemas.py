@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from imagerepo.models import Image, SimilarImage, StoredState, User
 from imagerepo.policy import Viewer, may_see_private_fields
+from imagerepo.services.versions import media_version
 
 
 class TokenOut(BaseModel):
@@ -90,9 +91,14 @@ class ImageOut(BaseModel):
         default_factory=dict,
         description="Camera, lens, exposure; location and serial numbers only for the owner.",
     )
+    thumbnail_url: str = Field(
+        "", description="The thumbnail under a URL that changes with the bytes and visibility."
+    )
+    preview_url: str = Field("", description="The preview, versioned like `thumbnail_url`.")
 
     @classmethod
     def of(cls, image: Image, viewer: Viewer) -> ImageOut:
+        version = media_version(image)
         return cls(
             id=image.id,
             owner=image.owner,
@@ -108,6 +114,8 @@ class ImageOut(BaseModel):
             created_at=image.created_at,
             taken_at=image.taken_at,
             metadata=image.metadata.as_dict(include_private=may_see_private_fields(viewer, image)),
+            thumbnail_url=f"/api/v1/images/{image.id}/thumbnail?v={version}",
+            preview_url=f"/api/v1/images/{image.id}/preview?v={version}",
         )
 
 

@@ -8,7 +8,8 @@ Admins manage users and settings and have no extra rights over anybody's images.
 - root cannot be deleted, an admin cannot delete themselves, the last admin cannot be deleted,
   and a user who owns images is deleted only when the caller says to delete the images too;
 - changing a password revokes every token issued before: tokens carry the user's token version,
-  which the change bumps (see `imagerepo.services.tokens`); deleting a user revokes theirs too.
+  which the change bumps (see `imagerepo.services.tokens`), and ends their browser sessions (the
+  store deletes them with the bump); deleting a user revokes theirs too.
 """
 
 from __future__ import annotations
@@ -244,17 +245,23 @@ class UserService:
 
     # -- login and tokens -----------------------------------------------------------------------
 
-    async def login(self, username: str, password: str) -> IssuedToken:
+    async def verify_login(self, username: str, password: str) -> User:
+        """The user a username and password prove (an unknown name costs the same as a wrong
+        password); `InvalidCredentials` otherwise. The API's login and the gallery's share it."""
         found = await self._store.credentials(username.strip().lower())
         valid = await self._passwords.verify(found.password_hash if found else None, password)
         if found is None or not valid:
             raise InvalidCredentials("wrong username or password")
         if self._passwords.needs_rehash(found.password_hash):
             await self._store.set_password_hash(found.user.id, await self._passwords.hash(password))
-        holder = await self._store.by_id_with_token_version(found.user.id)
+        return found.user
+
+    async def login(self, username: str, password: str) -> IssuedToken:
+        user = await self.verify_login(username, password)
+        holder = await self._store.by_id_with_token_version(user.id)
         if holder is None:  # deleted a moment ago
             raise InvalidCredentials("wrong username or password")
-        return self._tokens.issue(found.user.id, self._clock(), holder[1])
+        return self._tokens.issue(user.id, self._clock(), holder[1])
 
     def token_subject(self, token: str) -> str:
         """The user id a token names if its signature and expiry verify (no database: cheap

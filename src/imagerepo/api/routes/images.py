@@ -28,6 +28,7 @@ from imagerepo.models import Image, Visibility
 from imagerepo.policy import Viewer
 from imagerepo.services.images import MAX_SIMILAR_DISTANCE, ImageFile, parse_visibility
 from imagerepo.services.rendering import OutputFormat
+from imagerepo.services.versions import media_version
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
@@ -54,14 +55,21 @@ _UPLOAD_BODY = {
 }
 
 
-def cache_headers(image: Image, etag: str) -> dict[str, str]:
-    """Browsers may keep any image; shared caches only public ones, and not for long, so that
-    making an image private takes effect everywhere within the hour."""
-    scope = (
-        "private, max-age=86400"
-        if image.visibility is Visibility.PRIVATE
-        else "public, max-age=3600"
-    )
+#: A year: the longest any cache keeps anything (RFC 9111 advises no more).
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def cache_headers(image: Image, etag: str, version: str | None = None) -> dict[str, str]:
+    """Shared caches keep only public images. Under a URL whose `v` is the image's current media
+    version (`services.versions`: it changes with the bytes and the visibility) a public image is
+    kept a year; under any other URL an hour, so that making an image private takes effect
+    everywhere within the hour. A private image only ever goes to the browser, briefly."""
+    if image.visibility is Visibility.PRIVATE:
+        scope = "private, max-age=300"
+    elif version is not None and version == media_version(image):
+        scope = IMMUTABLE
+    else:
+        scope = "public, max-age=3600"
     return {
         "Cache-Control": scope,
         "ETag": f'"{etag}"',
@@ -164,9 +172,9 @@ async def similar_images(
     return SimilarPage(items=[SimilarOut.of_similar(f, viewer) for f in found])
 
 
-def send_file(found: ImageFile, if_none_match: str | None) -> Response:
+def send_file(found: ImageFile, if_none_match: str | None, version: str | None = None) -> Response:
     """The bytes `found` names, with caching headers; 304 when the client has them already."""
-    headers = cache_headers(found.image, found.etag)
+    headers = cache_headers(found.image, found.etag, version)
     if not_modified(if_none_match, found.etag):
         if found.file is not None:
             found.file.close()
@@ -183,6 +191,10 @@ def send_file(found: ImageFile, if_none_match: str | None) -> Response:
     return StreamingResponse(found.stream, media_type=found.media_type, headers=headers)
 
 
+_VERSION_HELP = (
+    "The image's media version (as in `thumbnail_url`): with the current one, a public image's"
+    " answer may be cached for a year."
+)
 _IMAGE_BYTES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/*": {}}},
     304: {"description": "Not modified"},
@@ -196,11 +208,12 @@ async def get_thumbnail(
     viewer: CurrentViewer,
     images: Images,
     format: Annotated[OutputFormat, Query()] = "webp",
+    v: Annotated[str | None, Query(max_length=32, description=_VERSION_HELP)] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """About 256 px on the long side, upright, sRGB, without GPS or any other metadata."""
     found = await images.derivative(viewer, image_id, "thumbnail", format)
-    return send_file(found, if_none_match)
+    return send_file(found, if_none_match, v)
 
 
 @router.get("/{image_id}/preview", response_class=Response, responses=_IMAGE_BYTES)
@@ -209,11 +222,12 @@ async def get_preview(
     viewer: CurrentViewer,
     images: Images,
     format: Annotated[OutputFormat, Query()] = "webp",
+    v: Annotated[str | None, Query(max_length=32, description=_VERSION_HELP)] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """About 1440 px on the long side, made on first request; same guarantees as the thumbnail."""
     found = await images.derivative(viewer, image_id, "preview", format)
-    return send_file(found, if_none_match)
+    return send_file(found, if_none_match, v)
 
 
 @router.get(

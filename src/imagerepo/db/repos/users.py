@@ -8,7 +8,7 @@ from sqlalchemy import delete, exists, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from imagerepo.db.tables import ImageRow, UserRow
+from imagerepo.db.tables import ImageRow, SessionRow, UserRow
 from imagerepo.errors import Conflict
 from imagerepo.models import User, UserCredentials
 
@@ -78,7 +78,8 @@ class UserRepository:
         self, user_id: str, password_hash: str, *, revoke_tokens: bool = False
     ) -> bool:
         """Store a new hash; with `revoke_tokens`, in the same statement bump the token version,
-        so every token issued before stops working. False if there is no such user."""
+        so every token issued before stops working, and in the same transaction end the user's
+        browser sessions. False if there is no such user."""
         values: dict[str, object] = {"password_hash": password_hash}
         if revoke_tokens:
             values["token_version"] = UserRow.token_version + 1
@@ -86,16 +87,20 @@ class UserRepository:
             done = await session.execute(
                 update(UserRow).where(UserRow.id == user_id).values(values)
             )
+            if revoke_tokens:
+                await session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
             await session.commit()
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
     async def revoke_tokens(self, user_id: str) -> None:
+        """Every token issued so far stops working, and every browser session ends, at once."""
         async with self._sessions() as session:
             await session.execute(
                 update(UserRow)
                 .where(UserRow.id == user_id)
                 .values(token_version=UserRow.token_version + 1)
             )
+            await session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
             await session.commit()
 
     async def with_image_counts(self) -> list[tuple[User, int]]:
