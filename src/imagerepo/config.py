@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         " complete request head; then the connection is closed (408 if a head had started).",
     )
     body_timeout_seconds: float = Field(
-        30.0,
+        20.0,
         gt=0,
         description="Longest wait for the next piece of a request body; then 408. Also the grace"
         " before the minimum body rate applies.",
