@@ -128,6 +128,15 @@ def shoot(page: Any, folder: Path, name: str) -> None:
     page.set_viewport_size(DESKTOP)
 
 
+def swipe(page: Any, dx: float) -> None:
+    box = page.locator("#lightbox-img").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=5)
+    page.mouse.up()
+
+
 def expect_summary(page: Any, text: str) -> None:
     expect(page.locator("#summary")).to_have_text(text, timeout=20_000)
 
@@ -149,6 +158,7 @@ def test_anonymous_visitor_sees_an_empty_state_and_strict_headers(
     assert not re.search(r"<script(?![^>]*\bsrc=)", answer.text)  # no inline script
     assert not re.search(r"\son[a-z]+\s*=", answer.text)  # no inline event handlers
     no_blocking_violations(page)
+    no_blocking_violations(stranger.go("/login"))
 
 
 def test_upload_photos_and_a_folder(visit: Visit, files: dict[str, Any], screenshots: Path) -> None:
@@ -185,6 +195,10 @@ def test_the_timeline_shows_them_newest_first_with_lazy_thumbnails(
     assert titles[:2] == ["lighthouse", "dunes"] or titles[:2] == ["dunes", "lighthouse"]
     no_blocking_violations(page)
     shoot(page, screenshots, "timeline")
+    page.emulate_media(color_scheme="dark")  # follows the system's choice
+    no_blocking_violations(page)
+    page.screenshot(path=str(screenshots / "timeline-dark-desktop.png"))
+    page.emulate_media(color_scheme="light")
 
 
 def test_search_by_description(visit: Visit) -> None:
@@ -214,6 +228,10 @@ def test_lightbox_steps_with_arrow_keys_and_escape_returns_focus(
     assert page.inner_text("#lightbox-title") == titles[1]
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowLeft")
+    assert page.inner_text("#lightbox-title") == titles[1]
+    swipe(page, -150)  # a swipe to the left shows the next photo, to the right the previous
+    assert page.inner_text("#lightbox-title") == titles[2]
+    swipe(page, 150)
     assert page.inner_text("#lightbox-title") == titles[1]
     expect(page.locator("#lightbox-img")).to_have_js_property("complete", True)
     no_blocking_violations(page)
@@ -269,6 +287,7 @@ def test_multi_select_with_keyboard_and_delete_two(visit: Visit, gallery: Galler
     page = visit.go("/mine")
     before = visit.tile_ids()
     assert len(before) == 5
+    no_blocking_violations(page)
     boxes = page.locator("#timeline .tile-select")
     boxes.nth(0).click()
     boxes.nth(2).click(modifiers=["Shift"])

@@ -1,0 +1,43 @@
+"""Versioned thumbnail and preview URLs: cached a year by anyone while the image is public and
+the URL names its current version; a new URL when the bytes or the visibility change; private
+images only ever for the browser, briefly."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.helpers import upload
+
+
+async def test_public_thumbnails_under_their_version_are_immutable(
+    http: httpx.AsyncClient, alice: dict[str, str]
+) -> None:
+    image = await upload(http, alice)
+    url = image["thumbnail_url"]
+    assert url.startswith(f"/api/v1/images/{image['id']}/thumbnail?v=")
+    answer = await http.get(url)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/webp"
+    assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+    preview = await http.get(image["preview_url"])
+    assert preview.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # Any other version (an old URL, a guess) is cached as before: an hour.
+    stale = await http.get(f"/api/v1/images/{image['id']}/thumbnail?v=000000000000")
+    assert stale.headers["cache-control"] == "public, max-age=3600"
+    plain = await http.get(f"/api/v1/images/{image['id']}/thumbnail")
+    assert plain.headers["cache-control"] == "public, max-age=3600"
+
+
+async def test_making_an_image_private_changes_its_urls_and_keeps_it_out_of_shared_caches(
+    http: httpx.AsyncClient, alice: dict[str, str]
+) -> None:
+    image = await upload(http, alice)
+    changed = await http.patch(
+        f"/api/v1/images/{image['id']}", json={"visibility": "private"}, headers=alice
+    )
+    private = changed.json()
+    assert private["thumbnail_url"] != image["thumbnail_url"]
+    assert private["preview_url"] != image["preview_url"]
+    for url in (private["thumbnail_url"], image["thumbnail_url"]):
+        answer = await http.get(url, headers=alice)
+        assert answer.headers["cache-control"] == "private, max-age=300"
+    assert (await http.get(private["thumbnail_url"])).status_code == 404  # anonymous
