@@ -7,6 +7,7 @@ The tests run in file order and share one signed-in browser context, as one visi
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,6 +138,22 @@ def swipe(page: Any, dx: float) -> None:
     page.mouse.up()
 
 
+def drop(page: Any, path: Path) -> None:
+    """Drop a file on the upload zone, as a drag from the desktop would."""
+    page.evaluate(
+        """([name, data]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            const zone = document.getElementById("drop");
+            const init = { bubbles: true, dataTransfer: transfer };
+            zone.dispatchEvent(new DragEvent("dragover", init));
+            zone.dispatchEvent(new DragEvent("drop", init));
+        }""",
+        [path.name, base64.b64encode(path.read_bytes()).decode()],
+    )
+
+
 def expect_summary(page: Any, text: str) -> None:
     expect(page.locator("#summary")).to_have_text(text, timeout=20_000)
 
@@ -174,6 +191,8 @@ def test_upload_photos_and_a_folder(visit: Visit, files: dict[str, Any], screens
     expect_summary(page, "5 new, 0 updated, 0 already stored, 0 failed")
     page.set_input_files("#files", [str(files["harbour"]), str(files["bogus"])])
     expect_summary(page, "5 new, 0 updated, 1 already stored, 1 failed")
+    drop(page, files["harbour"])  # the same bytes again, dropped on the page this time
+    expect_summary(page, "5 new, 0 updated, 2 already stored, 1 failed")
     rows = page.inner_text("#queue")
     assert "trip/day one/lighthouse.jpg" in rows and ".hidden" not in rows
     assert re.search(r"notes\.jpg\s+rejected: \S+", rows), rows
