@@ -41,3 +41,16 @@ async def test_making_an_image_private_changes_its_urls_and_keeps_it_out_of_shar
         answer = await http.get(url, headers=alice)
         assert answer.headers["cache-control"] == "private, max-age=300"
     assert (await http.get(private["thumbnail_url"])).status_code == 404  # anonymous
+
+
+async def test_gallery_assets_are_kept_under_the_release_version(http: httpx.AsyncClient) -> None:
+    page = await http.get("/")
+    css = page.text.split('<link rel="stylesheet" href="', 1)[1].split('"', 1)[0]
+    assert css.startswith("/static/gallery/gallery.css?v=")
+    answer = await http.get(css)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/css")
+    assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    unversioned = await http.get("/static/gallery/js/timeline.js")
+    assert unversioned.headers["cache-control"] == "no-cache"
+    assert "javascript" in unversioned.headers["content-type"]

@@ -59,7 +59,8 @@ templates.env.globals["static"] = lambda name: f"{STATIC_URL}/{name}?v={ASSET_VE
 
 
 class GalleryStatic(StaticFiles):
-    """The gallery's CSS and modules: `nosniff`, and revalidated (ETag) on every use."""
+    """The gallery's CSS and modules, `nosniff`. Pages link them as `?v=<ASSET_VERSION>`, which
+    changes with any asset, so such a URL is kept a year; any other is revalidated (ETag)."""
 
     def __init__(self) -> None:
         super().__init__(directory=HERE / "static")
@@ -67,7 +68,10 @@ class GalleryStatic(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers.setdefault("Cache-Control", "no-cache")
+        current = scope.get("query_string", b"") == f"v={ASSET_VERSION}".encode()
+        response.headers["Cache-Control"] = (
+            "public, max-age=31536000, immutable" if current else "no-cache"
+        )
         return response
 
 
