@@ -30,19 +30,27 @@ export class Lightbox {
       this.img.removeAttribute("src");
       if (this.opener) this.opener.focus();
     });
-    // A click on the backdrop (the dialog itself, outside its content) closes it.
+    // A click on the backdrop (the dialog itself, outside its content) closes it; the click
+    // that ends a swipe does not.
+    let swiped = false;
     dialog.addEventListener("click", (event) => {
-      if (event.target === dialog) dialog.close();
+      if (event.target === dialog && !swiped) dialog.close();
+      swiped = false;
     });
     let startX = null;
     dialog.addEventListener("pointerdown", (event) => {
       startX = event.clientX;
+      swiped = false;
+    });
+    dialog.addEventListener("pointercancel", () => {
+      startX = null;
     });
     dialog.addEventListener("pointerup", (event) => {
       if (startX === null) return;
       const moved = event.clientX - startX;
       startX = null;
-      if (Math.abs(moved) >= SWIPE_PIXELS) this.step(moved < 0 ? 1 : -1);
+      swiped = Math.abs(moved) >= SWIPE_PIXELS;
+      if (swiped) this.step(moved < 0 ? 1 : -1);
     });
   }
 
