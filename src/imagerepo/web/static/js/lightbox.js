@@ -70,6 +70,10 @@ export class Lightbox {
     this.link.href = `/images/${encodeURIComponent(tile.dataset.id)}`;
     this.opener = tile.querySelector(".tile-link");
     this.dialog.dataset.index = String(this.index);
+    // Fetch the neighbours' previews now, so that stepping to them shows them at once.
+    for (const near of [this.tiles()[this.index - 1], this.tiles()[this.index + 1]]) {
+      if (near) new Image().src = near.dataset.preview;
+    }
   }
 
   async step(delta) {
