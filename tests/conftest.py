@@ -10,6 +10,7 @@ import pytest
 
 from imagerepo.app import create_app
 from imagerepo.config import Settings
+from tests.services import nginx_proxy, postgres_url, redis_url, s3_service, services_dir  # noqa: F401
 
 ROOT_PASSWORD = "root-password-for-tests"
 FAST_ARGON2 = {"argon2_time_cost": 2, "argon2_memory_kib": 19456}  # OWASP minimum, ~25 ms

@@ -6,6 +6,7 @@ Settings are built by whoever starts the server (the CLI, `server/server.py`, a 
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 LEGACY_DATA_DIR = Path("data")  # the default before 0.2: a folder under the working directory
 
 
@@ -128,6 +130,39 @@ class Settings(BaseSettings):
         10_000, ge=0, description="Entries in the metadata cache (0 turns it off)."
     )
     cache_ttl_seconds: float = Field(60.0, ge=0, description="Lifetime of a cache entry.")
+    # Outgrowing one machine (issue 10): shared cache, S3 storage, operations.
+    cache_url: str | None = Field(
+        None,
+        pattern=r"^rediss?://",
+        description="`redis://host:port/db`: a cache (and locks) shared by every server process;"
+        " default: an in-process cache per process. A Redis outage degrades to cache misses.",
+    )
+    storage_url: str | None = Field(
+        None,
+        pattern=r"^(file|s3)://",
+        description="Where image bytes live: `s3://bucket/prefix` (S3-compatible, see"
+        " s3_endpoint) or `file:///path`; default: `blobs/` and `derivatives/` in data_dir.",
+    )
+    s3_endpoint: str | None = Field(
+        None,
+        description="S3 endpoint URL (e.g. `http://127.0.0.1:8333` for SeaweedFS or MinIO);"
+        " default: AWS.",
+    )
+    s3_access_key: str | None = Field(None, description="S3 access key id.")
+    s3_secret_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that /metrics (Prometheus) requires; unset: /metrics is 404.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per log line, with the request id."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated CIDRs of reverse proxies (e.g. `127.0.0.1/32`) whose"
+        " `X-Forwarded-For` names the client; from any other peer it is ignored.",
+    )
     argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations.")
     argon2_memory_kib: int = Field(
         65536, ge=19456, description="argon2id memory in KiB (min 19 MiB)."
@@ -150,6 +185,25 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         """A relative folder is taken from the working directory once, here, and never again."""
         return value.expanduser().resolve()
+
+    @field_validator("cache_url", "storage_url", "s3_endpoint", "s3_access_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # ValueError names the bad one
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(
+            ipaddress.ip_network(part, strict=False)
+            for part in filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
+        )
 
     @property
     def uses_legacy_data_dir(self) -> bool:

@@ -17,8 +17,9 @@ running requests (both set in `imagerepo.serve`).
 
 The head is counted twice: per chunk as it arrives (bounding what httptools buffers for a head
 that never ends) and per field as it is parsed (exact, for a head that comes in one chunk).
-Refusals carry the one JSON error body. The client is the direct peer; a trusted-proxy setting
-comes later, so behind a reverse proxy raise `max_connections_per_client`.
+Refusals carry the one JSON error body. The client is the direct peer; a peer inside
+`IMAGEREPO_TRUSTED_PROXIES` carries many clients' requests on its connections, so it is not held
+to `max_connections_per_client` (limit per client at the proxy; the total cap still applies).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from imagerepo.config import Settings
+from imagerepo.client_address import is_trusted
+from imagerepo.config import IPNetwork, Settings
 
 log = logging.getLogger("imagerepo.connections")
 
@@ -49,6 +51,7 @@ class ConnectionLimits:
     header_timeout_seconds: float
     max_connections: int
     max_connections_per_client: int
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @classmethod
     def of(cls, settings: Settings) -> ConnectionLimits:
@@ -58,6 +61,7 @@ class ConnectionLimits:
             header_timeout_seconds=settings.header_timeout_seconds,
             max_connections=settings.max_connections,
             max_connections_per_client=settings.max_connections_per_client,
+            trusted_proxies=settings.trusted_networks,
         )
 
 
@@ -110,7 +114,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.connections) > self.limits.max_connections:
             self._refuse_connection("the server has too many open connections")
             return
-        if self.open_by_client[peer] >= self.limits.max_connections_per_client:
+        if self.open_by_client[peer] >= self.limits.max_connections_per_client and not is_trusted(
+            peer, self.limits.trusted_proxies
+        ):
             self._refuse_connection("too many open connections from your address")
             return
         self.open_by_client[peer] += 1

@@ -7,22 +7,22 @@ other limits on connections and request heads come with the protocol class from
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
 from imagerepo.app import create_app
 from imagerepo.config import Settings
 from imagerepo.connection_limits import ConnectionLimits, limited_protocol
+from imagerepo.logs import configure_logging
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(message)s")
+    configure_logging(settings)  # text or JSON, with request ids; uvicorn's loggers included
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # keep configure_logging's handler
         proxy_headers=False,
         server_header=False,
         http=limited_protocol(ConnectionLimits.of(settings)),

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
-from imagerepo.cache.base import Cache, NoCache
-from imagerepo.cache.memory import MemoryCache
+from imagerepo.backends import build_backends
+from imagerepo.cache.base import Cache
 from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, migrate, session_factory
+from imagerepo.db.health import ping as ping_database
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.sessions import SessionRepository
 from imagerepo.db.repos.users import UserRepository
@@ -23,10 +25,10 @@ from imagerepo.services.derivatives import Derivatives
 from imagerepo.services.images import ImageService
 from imagerepo.services.inspection import configure_pillow
 from imagerepo.services.passwords import Passwords
+from imagerepo.services.readiness import Readiness
 from imagerepo.services.sessions import SessionService
 from imagerepo.services.tokens import Tokens
 from imagerepo.services.users import UserService
-from imagerepo.storage.local import LocalBlobStore
 from imagerepo.storage.staging import Staging
 from imagerepo.workers import WorkerPool
 
@@ -39,12 +41,7 @@ class Services:
     users: UserService
     images: ImageService
     sessions: SessionService
-
-
-def build_cache(settings: Settings) -> Cache:
-    if settings.cache_size == 0 or settings.cache_ttl_seconds == 0:
-        return NoCache()
-    return MemoryCache(settings.cache_size, settings.cache_ttl_seconds)
+    readiness: Readiness | None = None  # /readyz, check-config
 
 
 @asynccontextmanager
@@ -61,22 +58,23 @@ async def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
     pool = pool if pool is not None else WorkerPool(settings.worker_threads)
+    backends = build_backends(settings, cache=cache)  # cache, locks, blob stores; lazy
     try:
         await migrate(engine)
         sessions = session_factory(engine)
         staging = Staging(settings.data_dir / "tmp")
         staging.sweep()
-        cache = cache if cache is not None else build_cache(settings)
-        originals = LocalBlobStore(settings.blob_dir)
+        cache, originals = backends.cache, backends.originals
         images = ImageService(
             ImageRepository(sessions),
             originals,
             Derivatives(
-                LocalBlobStore(settings.derivative_dir),
+                backends.derivatives,
                 originals,
                 staging,
                 pool,
                 max_image_pixels=settings.max_image_pixels,
+                locks=backends.locks,
             ),
             staging,
             cache,
@@ -84,6 +82,7 @@ async def build_services(
             clock,
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
+            locks=backends.locks,
         )
         users = UserService(
             UserRepository(sessions),
@@ -98,7 +97,15 @@ async def build_services(
         browser_sessions = SessionService(
             SessionRepository(sessions), users, clock, ttl_seconds=settings.session_ttl_seconds
         )
-        yield Services(settings=settings, users=users, images=images, sessions=browser_sessions)
+        readiness = Readiness({"database": partial(ping_database, engine), **backends.checks})
+        yield Services(
+            settings=settings,
+            users=users,
+            images=images,
+            sessions=browser_sessions,
+            readiness=readiness,
+        )
     finally:
         await engine.dispose()
         pool.shutdown()
+        await backends.aclose()

@@ -6,6 +6,7 @@
     imagerepo user add / list / delete / passwd                                users.py
     imagerepo login / logout / whoami                                          session.py
     imagerepo admin reset-password         on the server's machine, no login   admin.py
+    imagerepo migrate / check-config       schema; can it reach its services   ops.py
 
 `runner.py` holds what every command shares: the one-line error contract, the client session
 and the consoles. Server code is imported only by `serve` and `admin`, inside the commands, so
@@ -17,7 +18,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from imagerepo.cli import admin, images, serve, session, upload, users
+from imagerepo.cli import admin, images, ops, serve, session, upload, users
 
 app = typer.Typer(
     name="imagerepo",
@@ -36,6 +37,8 @@ app.command()(images.rm)
 app.command()(images.edit)
 app.add_typer(users.app, name="user")
 app.add_typer(admin.app, name="admin")
+app.command()(ops.migrate)
+app.command("check-config")(ops.check_config)
 app.command()(session.login)
 app.command()(session.logout)
 app.command()(session.whoami)

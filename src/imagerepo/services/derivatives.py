@@ -16,7 +16,7 @@ from typing import Literal
 
 from imagerepo.models import Image
 from imagerepo.services.analysis import render_file
-from imagerepo.services.locks import StripedLocks
+from imagerepo.services.locks import Locks, StripedLocks
 from imagerepo.services.rendering import (
     FORMATS,
     MEDIA_TYPES,
@@ -58,13 +58,14 @@ class Derivatives:
         pool: WorkerPool,
         *,
         max_image_pixels: int,
+        locks: Locks | None = None,
     ) -> None:
         self._store = store
         self._originals = originals
         self._staging = staging
         self._pool = pool
         self._max_image_pixels = max_image_pixels
-        self._locks = StripedLocks()
+        self._locks = locks if locks is not None else StripedLocks()
 
     async def save_thumbnail(self, sha256: str, data: bytes) -> None:
         """Keep the thumbnail the ingest decode made; failure only means it is made later."""

@@ -36,7 +36,7 @@ from imagerepo.services.clock import Clock
 from imagerepo.services.cursors import decode_cursor, encode_cursor
 from imagerepo.services.derivatives import Derivatives, Kind
 from imagerepo.services.ids import new_id
-from imagerepo.services.locks import StripedLocks
+from imagerepo.services.locks import Locks, StripedLocks
 from imagerepo.services.rendering import OutputFormat
 from imagerepo.services.text import clean_line, clean_multiline
 from imagerepo.storage.base import BlobStore
@@ -171,6 +171,7 @@ class ImageService:
         *,
         max_upload_bytes: int,
         max_image_pixels: int,
+        locks: Locks | None = None,
     ) -> None:
         self._images = images
         self._blobs = blobs
@@ -183,7 +184,7 @@ class ImageService:
         self._max_image_pixels = max_image_pixels
         # Upload and delete of the same bytes must not interleave: a delete could remove a blob
         # an upload is about to reference.
-        self._lock_for = StripedLocks()
+        self._lock_for = locks if locks is not None else StripedLocks()
 
     def receive(self) -> AbstractAsyncContextManager[StagedFile]:
         """A staged file for an incoming upload; gone on exit unless `ingest` stored it."""

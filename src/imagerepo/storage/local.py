@@ -12,7 +12,8 @@ from pathlib import Path
 import anyio
 from anyio import to_thread
 
-from imagerepo.errors import NotFound
+from imagerepo.errors import NotFound, ServiceUnavailable
+from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -63,15 +64,84 @@ class LocalBlobStore:
             raise
         _fsync_dir(target.parent)
 
-    async def get(self, sha256: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
-        path = self._path(sha256)
+    async def put_if_absent(self, key: str, data: bytes) -> bool:
+        return await to_thread.run_sync(self._put_if_absent, key, data)
+
+    def _put_if_absent(self, key: str, data: bytes) -> bool:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".put-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(name, 0o640)
+            try:
+                os.link(name, target)  # atomic, and fails if the name exists: exactly one wins
+            except FileExistsError:
+                return False
+            _fsync_dir(target.parent)
+            return True
+        finally:
+            with suppress(FileNotFoundError):
+                os.unlink(name)
+
+    async def get(self, sha256: str, chunk_size: int = DEFAULT_CHUNK) -> AsyncIterator[bytes]:
+        async for chunk in self.get_range(sha256, 0, None, chunk_size):
+            yield chunk
+
+    async def get_range(
+        self, key: str, start: int, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> AsyncIterator[bytes]:
+        path = self._path(key)
         try:
             handle = await anyio.open_file(path, "rb")
         except FileNotFoundError as exc:
             raise NotFound("no such blob") from exc
         async with handle:
-            while chunk := await handle.read(chunk_size):
+            await handle.seek(start)
+            left = None if end is None else max(0, end - start)
+            while left is None or left > 0:
+                chunk = await handle.read(chunk_size if left is None else min(chunk_size, left))
+                if not chunk:
+                    break
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
+
+    async def stat(self, key: str) -> BlobInfo:
+        try:
+            size = (await anyio.Path(self._path(key)).stat()).st_size
+        except FileNotFoundError as exc:
+            raise NotFound("no such blob") from exc
+        return BlobInfo(key=key, size=size, etag=f'"{key}"')  # content-addressed: immutable
+
+    async def walk(self) -> AsyncIterator[str]:
+        """One `ab/` folder (1/256 of the store) listed per worker-thread call."""
+        tops = await to_thread.run_sync(self._subfolders, self.root)
+        for top in tops:
+            for key in await to_thread.run_sync(self._keys_under, top):
+                yield key
+
+    @staticmethod
+    def _subfolders(root: Path) -> list[Path]:
+        return sorted(p for p in root.glob("??") if p.is_dir()) if root.is_dir() else []
+
+    @staticmethod
+    def _keys_under(top: Path) -> list[str]:
+        return [p.name for p in top.glob("??/*") if _DIGEST.match(p.name)]
+
+    async def ping(self) -> None:
+        try:
+            await to_thread.run_sync(self._ping)
+        except OSError as exc:
+            raise ServiceUnavailable(f"blob folder {self.root} is not writable: {exc}") from exc
+
+    def _ping(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(prefix=".ping-", dir=self.root):
+            pass
 
     async def exists(self, sha256: str) -> bool:
         return await anyio.Path(self._path(sha256)).exists()

@@ -1,0 +1,30 @@
+"""`GET /metrics`: Prometheus text format, for a scraper holding `IMAGEREPO_METRICS_TOKEN`.
+
+Without the setting the route does not exist (404, like any unknown path): counters reveal
+traffic, so they are never public by default. The token is compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from imagerepo.api.deps import services
+from imagerepo.errors import AuthenticationFailed, NotFound
+from imagerepo.metrics import REGISTRY
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    token = services(request).settings.metrics_token
+    if token is None:
+        raise NotFound("Not Found")
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(offered.encode(), expected):
+        raise AuthenticationFailed("a valid metrics token is required")
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,86 @@
+"""`imagerepo migrate` and `imagerepo check-config`: for whoever runs the server.
+
+Both read the server's settings (IMAGEREPO_* variables, `--data-dir`) and touch only the
+backends, never the HTTP API. `migrate` is what the server also does at start; running it first
+(one process, before starting several) keeps N servers from racing to migrate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+
+from imagerepo.cli.runner import guarded
+from imagerepo.cli.serve import DataDirOption, server_settings
+
+
+@guarded
+def migrate(data_dir: DataDirOption = None) -> None:
+    """Bring the database schema to the newest revision, then exit."""
+    settings = server_settings(data_dir=data_dir)
+    from imagerepo.db.engine import create_engine
+    from imagerepo.db.engine import migrate as upgrade
+    from imagerepo.db.health import describe, revision
+
+    async def go() -> tuple[str | None, str | None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            before = await revision(engine)
+            await upgrade(engine)
+            return before, await revision(engine)
+        finally:
+            await engine.dispose()
+
+    before, after = asyncio.run(go())
+    where = describe(settings.resolved_database_url)
+    if before == after:
+        typer.echo(f"{where}: already at revision {after}")
+    else:
+        typer.echo(f"{where}: migrated from {before or 'an empty database'} to revision {after}")
+
+
+@guarded
+def check_config(data_dir: DataDirOption = None) -> None:
+    """Check the settings and connect to each configured service (database, storage, cache):
+    one line each; exit status 1 if anything is wrong."""
+    settings = server_settings(data_dir=data_dir)  # an invalid value: one line, exit 1
+    from imagerepo.backends import build_backends
+    from imagerepo.db.engine import create_engine
+    from imagerepo.db.health import describe, ping
+    from imagerepo.services.readiness import Readiness
+
+    async def go() -> dict[str, str]:
+        engine = create_engine(settings.resolved_database_url)
+        backends = build_backends(settings)
+        try:
+            checks = {"database": lambda: ping(engine), **backends.checks}
+            return await Readiness(checks, timeout=10).problems()
+        finally:
+            await backends.aclose()
+            await engine.dispose()
+
+    problems = asyncio.run(go())
+    targets = {
+        "database": describe(settings.resolved_database_url),
+        "storage": settings.storage_url or f"file://{settings.data_dir}",
+        "cache": _masked(settings.cache_url) if settings.cache_url else "in-process",
+    }
+    for name, target in targets.items():
+        if name in problems:
+            typer.echo(f"{name}: FAILED ({target}): {problems[name]}")
+        else:
+            typer.echo(f"{name}: ok ({target})")
+    if problems:
+        raise typer.Exit(1)
+
+
+def _masked(url: str) -> str:
+    """`redis://:secret@host` → `redis://:***@host`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
