@@ -123,8 +123,8 @@ class Settings(BaseSettings):
     max_connections_per_client: int = Field(
         64,
         ge=1,
-        description="Open connections from one peer address; beyond it 503 and closed. Behind"
-        " a reverse proxy every client is the proxy: raise this.",
+        description="Open connections from one peer address; beyond it 503 and closed. A peer"
+        " in trusted_proxies is exempt (limit per client at the proxy).",
     )
     cache_size: int = Field(
         10_000, ge=0, description="Entries in the metadata cache (0 turns it off)."
