@@ -1,7 +1,8 @@
 """List images, as in the original README: `python client/get_images_client.py --user NAME`.
 
 The same as `imagerepo images`: `--user` (whose private images are included), `--keywords` (also
-`--keyword`, `-k`), `--owner`, `--limit`, `--json`, `--url`.
+`--keyword`, `-k`), `--owner`, `--limit`, `--json`, `--url`, and the search options `--q`
+(full text), `--sort`, `--tag` and `--filter FIELD=VALUE`.
 """
 
 import os

@@ -1,8 +1,8 @@
 """Upload images, as in the original README: `python client/post_client.py --file ... --dir ...`.
 
 The same as `imagerepo upload`: every `--file` and `--dir` is used and they combine; `--private`,
-`--description`, `--user`, `--concurrency`, `--url` as there. With no file or folder given it
-uploads `client/sample_images/`, like the 2021 script.
+`--description`, `--tag`, `--user`, `--concurrency`, `--url` as there. With no file or folder
+given it uploads `client/sample_images/`, like the 2021 script.
 """
 
 import os

@@ -13,7 +13,7 @@ from imagerepo.api import docs
 from imagerepo.api.errors import install_error_handlers
 from imagerepo.api.limits import RequestLimits
 from imagerepo.api.observability import RequestContext
-from imagerepo.api.routes import auth, health, images, users
+from imagerepo.api.routes import auth, health, images, search, users
 from imagerepo.api.routes import metrics as metrics_route
 from imagerepo.config import Settings, user_data_dir
 from imagerepo.services.clock import Clock, utc_now
@@ -92,7 +92,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestLimits, settings=settings)
     app.add_middleware(RequestContext, settings=settings)  # outermost: client, request id, metrics
-    for module in (health, auth, users, images):
+    for module in (health, auth, users, images, search):
         app.include_router(module.router)
     app.include_router(metrics_route.router)
     docs.mount(app)

@@ -92,6 +92,7 @@ class Image:
     taken_at: datetime | None = None
     metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
     phash: int | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,21 +112,94 @@ class Scope:
         )
 
 
+class Sort(enum.StrEnum):
+    """Listing orders, all descending: newest upload, newest photo, largest file, best match."""
+
+    UPLOADED_AT = "uploaded_at"
+    TAKEN_AT = "taken_at"  # capture time; undated photos fall back to upload time
+    SIZE = "size"
+    RELEVANCE = "relevance"  # text queries only
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One thing to look for: a word (`phrase` False) or a quoted phrase; `prefix` for `cat*`."""
+
+    text: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TextQuery:
+    """A parsed `q`: every group must match (AND), a group matches if any of its terms does
+    (OR), and no row may match an excluded term."""
+
+    groups: tuple[tuple[Term, ...], ...]
+    excluded: tuple[Term, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Field filters of a listing; None means "any" (`services.search.clean_filters` cleans
+    the text ones)."""
+
+    owner: str | None = None  # username, lower-cased
+    visibility: Visibility | None = None
+    media_type: str | None = None
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+    uploaded_after: datetime | None = None
+    uploaded_before: datetime | None = None
+    year: int | None = None  # of the photo's local capture month (upload month if undated)
+    month: int | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    lens: str | None = None
+    min_width: int | None = None
+    max_width: int | None = None
+    min_height: int | None = None
+    max_height: int | None = None
+    has_gps: bool | None = None  # a private field: only ever applied to the viewer's own images
+    tags: tuple[str, ...] = ()  # all required; folded once cleaned
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page ended: the last item's sort value (None for upload order; a datetime, a
+    size or a relevance score otherwise), its upload time and its id."""
+
+    value: datetime | int | float | None
+    created_at: datetime
+    id: str
+
+
 @dataclass(frozen=True, slots=True)
 class ImageQuery:
-    """A listing request, already bound to the scope of the viewer it is evaluated for."""
+    """A listing request, already bound to the scope of the viewer it is evaluated for.
+
+    `keywords` are folded words each of which the title or description must contain;
+    `text` is the parsed full-text query.
+    """
 
     scope: Scope
-    owner: str | None = None
+    filters: Filters = field(default_factory=Filters)
     keywords: tuple[str, ...] = ()
+    text: TextQuery | None = None
+    sort: Sort = Sort.UPLOADED_AT
     limit: int = 50
-    after: tuple[datetime, str] | None = None
+    after: Position | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
     items: list[Image] = field(default_factory=list)
-    next_after: tuple[datetime, str] | None = None
+    next_after: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCount:
+    month: str  # "YYYY-MM"
+    count: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from imagerepo.db.health import ping as ping_database
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.sessions import SessionRepository
 from imagerepo.db.repos.users import UserRepository
+from imagerepo.db.search.sqlite import SqliteSearch
 from imagerepo.services.clock import Clock, utc_now
 from imagerepo.services.derivatives import Derivatives
 from imagerepo.services.images import ImageService
@@ -67,6 +68,8 @@ async def build_services(
         cache, originals = backends.cache, backends.originals
         images = ImageService(
             ImageRepository(sessions),
+            # The search engine follows the database: FTS5 on SQLite (PostgreSQL: a later issue).
+            SqliteSearch(sessions),
             originals,
             Derivatives(
                 backends.derivatives,

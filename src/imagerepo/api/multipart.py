@@ -24,6 +24,8 @@ from imagerepo.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 16
 FILE_FIELD = "file"
+TAG_FIELD = "tag"  # may be repeated
+MAX_TAG_FIELDS = 50
 # RFC 2046 section 5.1.1: 1 to 70 of these characters, the last one not a space.
 _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 
@@ -33,6 +35,7 @@ class UploadForm:
     filename: str | None = None
     has_file: bool = False
     fields: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)  # every `tag` field, in order
 
 
 @dataclass
@@ -136,12 +139,16 @@ async def read_upload(
                     if len(part.data) > MAX_FIELD_BYTES:
                         raise ValidationFailed(f"form field {part.name!r} is too long")
             elif kind == "end" and part.name != FILE_FIELD:
-                if len(form.fields) >= MAX_FIELDS:
+                if len(form.fields) >= MAX_FIELDS or len(form.tags) >= MAX_TAG_FIELDS:
                     raise ValidationFailed("too many form fields")
                 try:
-                    form.fields[part.name] = part.data.decode("utf-8")
+                    text = part.data.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise ValidationFailed(f"form field {part.name!r} is not UTF-8") from exc
+                if part.name == TAG_FIELD:
+                    form.tags.append(text)
+                else:
+                    form.fields[part.name] = text
             elif kind == "finished":
                 finished = True
         events.clear()

@@ -91,6 +91,7 @@ class ImageOut(BaseModel):
         default_factory=dict,
         description="Camera, lens, exposure; location and serial numbers only for the owner.",
     )
+    tags: list[str] = Field(default_factory=list, description="The owner's tags, as written.")
     thumbnail_url: str = Field(
         "", description="The thumbnail under a URL that changes with the bytes and visibility."
     )
@@ -114,6 +115,7 @@ class ImageOut(BaseModel):
             created_at=image.created_at,
             taken_at=image.taken_at,
             metadata=image.metadata.as_dict(include_private=may_see_private_fields(viewer, image)),
+            tags=list(image.tags),
             thumbnail_url=f"/api/v1/images/{image.id}/thumbnail?v={version}",
             preview_url=f"/api/v1/images/{image.id}/preview?v={version}",
         )
@@ -184,6 +186,15 @@ class ImagePatch(BaseModel):
 
     description: str | None = Field(None, max_length=10_000)
     visibility: Literal["public", "private"] | None = None
+    tags: list[Annotated[str, Field(max_length=1000)]] | None = Field(
+        None, max_length=50, description="Replaces every tag."
+    )
+    add_tags: list[Annotated[str, Field(max_length=1000)]] = Field(
+        default_factory=list, max_length=50
+    )
+    remove_tags: list[Annotated[str, Field(max_length=1000)]] = Field(
+        default_factory=list, max_length=50, description="Case and accents do not matter."
+    )
 
 
 class ErrorDetail(BaseModel):

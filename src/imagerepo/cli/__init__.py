@@ -3,6 +3,7 @@
     imagerepo serve                        run the server                      serve.py
     imagerepo upload PATHS -f FILE -d DIR  sync files: hash, ask, send         upload.py
     imagerepo images / show / get / rm / edit                                  images.py
+    imagerepo similar FILE|ID / tag ID +a -b                                   search.py
     imagerepo user add / list / delete / passwd                                users.py
     imagerepo login / logout / whoami                                          session.py
     imagerepo admin reset-password         on the server's machine, no login   admin.py
@@ -18,7 +19,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from imagerepo.cli import admin, images, ops, serve, session, upload, users
+from imagerepo.cli import admin, images, ops, search, serve, session, upload, users
 
 app = typer.Typer(
     name="imagerepo",
@@ -35,6 +36,8 @@ app.command()(images.show)
 app.command()(images.get)
 app.command()(images.rm)
 app.command()(images.edit)
+app.command()(search.similar)
+app.command(context_settings={"ignore_unknown_options": True})(search.tag)
 app.add_typer(users.app, name="user")
 app.add_typer(admin.app, name="admin")
 app.command()(ops.migrate)

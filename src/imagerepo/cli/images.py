@@ -22,6 +22,13 @@ from imagerepo.cli.runner import (
     guarded,
     session,
 )
+from imagerepo.cli.search import (
+    FilterOption,
+    QueryOption,
+    SortOption,
+    TagOption,
+    search_params,
+)
 from imagerepo.client import render
 from imagerepo.client.schemas import ImageJSON
 from imagerepo.errors import AuthenticationFailed, ImageRepoError, TransportError
@@ -48,16 +55,24 @@ def images(
     limit: Annotated[
         int | None, typer.Option(min=1, help="At most this many (default: all).")
     ] = None,
+    q: QueryOption = None,
+    sort: SortOption = None,
+    tag: TagOption = None,
+    filters: FilterOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
 ) -> None:
-    """List the images you can see: all public ones and your private ones, newest first."""
+    """List the images you can see: all public ones and your private ones, newest first;
+    --q searches, --tag and --filter narrow, --sort orders."""
     words = " ".join(keywords) if keywords else None
+    search = search_params(q, sort, tag, filters)
 
     async def go() -> tuple[int, list[ImageJSON]]:
         count, found = 0, []
         async with session(url, user) as (client, _):
-            async for image in client.iter_images(owner=owner, keywords=words, max_items=limit):
+            async for image in client.iter_images(
+                owner=owner, keywords=words, max_items=limit, search=search
+            ):
                 if as_json:  # streamed: a long listing starts printing at once, in no memory
                     item = textwrap.indent(render.to_json(image), "  ")
                     sys.stdout.write(("[\n" if not count else ",\n") + item)

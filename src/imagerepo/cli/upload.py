@@ -51,6 +51,10 @@ def upload(
             help="Description for every file, those already stored included.", show_default=False
         ),
     ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="A tag for every new file (repeatable).", show_default=False),
+    ] = None,
     user: UserOption = None,
     concurrency: Annotated[
         int, typer.Option(min=1, max=256, help="Files hashed, or uploads in flight, at once.")
@@ -117,6 +121,7 @@ def upload(
                         client,
                         selection,
                         description=description,
+                        tags=tag or (),
                         visibility=None if private is None else _VISIBILITY[private],
                         concurrency=concurrency,
                         progress=progress,

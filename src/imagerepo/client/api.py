@@ -39,6 +39,7 @@ from imagerepo.client.schemas import (
     ImageJSON,
     ImagePage,
     NearDuplicateJSON,
+    SearchParams,
     StoredImageJSON,
     TokenResponse,
     UploadResult,
@@ -193,21 +194,24 @@ class ImageRepoClient:
         *,
         description: str | None = None,
         visibility: Visibility | None = None,
+        tags: Sequence[str] = (),
     ) -> UploadResult:
         """Send one file, streamed from disk in chunks (never read whole into memory).
 
         `description` and `visibility` are sent only when given: then they also apply to an
         image the caller already has with these bytes (outcome `updated`); a new image without
-        a visibility is public.
+        a visibility is public. `tags` are given to a new image.
 
         httpx reads the open file synchronously in 64 KiB chunks while it writes the request;
         that is one short local read per chunk, and it keeps the body's Content-Length exact.
         """
-        fields: dict[str, str] = {}
+        fields: dict[str, str | list[str]] = {}
         if visibility is not None:
             fields["visibility"] = visibility
         if description is not None:
             fields["description"] = description
+        if tags:
+            fields["tag"] = list(tags)
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         fh = await asyncio.to_thread(path.open, "rb")
         try:
@@ -269,9 +273,11 @@ class ImageRepoClient:
         keywords: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        search: SearchParams | None = None,
     ) -> ImagePage:
-        """One page of the images the caller may see, newest first."""
-        params: dict[str, str | int] = {}
+        """One page of the images the caller may see, newest first unless `search` holds a
+        `sort`; `search` holds any other listing parameters (`q`, filters, `tag` lists)."""
+        params: dict[str, str | int | list[str]] = dict(search or {})
         if owner:
             params["owner"] = owner
         if keywords:
@@ -295,6 +301,7 @@ class ImageRepoClient:
         keywords: str | None = None,
         page_size: int | None = None,
         max_items: int | None = None,
+        search: SearchParams | None = None,
     ) -> AsyncIterator[ImageJSON]:
         """Every matching image, following `next_cursor` page after page (at most `max_items`)."""
         cursor: str | None = None
@@ -304,7 +311,7 @@ class ImageRepoClient:
             if max_items is not None:
                 limit = min(limit or max_items, max_items - sent)
             page = await self.list_images(
-                owner=owner, keywords=keywords, limit=limit, cursor=cursor
+                owner=owner, keywords=keywords, limit=limit, cursor=cursor, search=search
             )
             for item in page.items:
                 if max_items is not None and sent >= max_items:
@@ -364,15 +371,46 @@ class ImageRepoClient:
         *,
         description: str | None = None,
         visibility: Visibility | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
     ) -> ImageJSON:
-        """Change the description and/or visibility; fields left None are not sent."""
-        changes: dict[str, str] = {}
+        """Change the description, visibility and tags; what is left None or empty is not sent."""
+        changes: dict[str, str | list[str]] = {}
         if description is not None:
             changes["description"] = description
         if visibility is not None:
             changes["visibility"] = visibility
+        if add_tags:
+            changes["add_tags"] = list(add_tags)
+        if remove_tags:
+            changes["remove_tags"] = list(remove_tags)
         response = await self._request("PATCH", _image_path(image_id), json=changes)
         return cast(ImageJSON, _object(self._json(response), "image"))
+
+    async def similar(
+        self, image_id: str | None = None, *, path: Path | None = None, distance: int = 8
+    ) -> list[ImageJSON]:
+        """Images you may see that look like image `image_id`, or like the file at `path`
+        (sent, not stored), nearest first; each has a `distance` (0-64)."""
+        params = {"distance": distance}
+        if path is None:
+            url = f"{_image_path(image_id or '')}/similar"
+            response = await self._request("GET", url, params=params)
+        else:
+            fh = await asyncio.to_thread(path.open, "rb")
+            try:
+                response = await self._request(
+                    "POST",
+                    f"{API}/search/by-image",
+                    params=params,
+                    files={"file": (path.name, fh, "application/octet-stream")},
+                )
+            finally:
+                await asyncio.to_thread(fh.close)
+        items = _object(self._json(response), "similar images").get("items")
+        if not isinstance(items, list):
+            raise TransportError(f"the server at {self.base_url} sent a malformed answer")
+        return cast(list[ImageJSON], items)
 
     async def delete_image(self, image_id: str) -> None:
         """Delete one of your images (only its owner may: admins have no rights over images)."""

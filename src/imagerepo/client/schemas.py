@@ -6,6 +6,7 @@ server sent; only the answers the client itself acts on get a small dataclass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NotRequired, TypedDict
 
@@ -54,6 +55,12 @@ class ImageJSON(TypedDict):
     # Not required: servers before photo metadata do not send them.
     taken_at: NotRequired[str | None]
     metadata: NotRequired[PhotoMetadataJSON]
+    tags: NotRequired[list[str]]
+    distance: NotRequired[int]  # similar-image answers only
+
+
+#: Listing parameters beyond owner, keywords, limit and cursor: `q`, `sort`, filters (`tag` a list).
+SearchParams = Mapping[str, str | int | list[str]]
 
 
 class NearDuplicateJSON(TypedDict):

@@ -27,7 +27,7 @@ import asyncio
 import enum
 import functools
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -119,6 +119,7 @@ class Wanted:
 
     visibility: Visibility | None = None
     description: str | None = None
+    tags: tuple[str, ...] = ()  # given to new images only
 
     def changes(self, stored: StoredImageJSON | None) -> dict[str, str]:
         """The fields to set on a stored image (all that were given, if its state is unknown)."""
@@ -136,6 +137,7 @@ async def upload_all(
     *,
     description: str | None = None,
     visibility: Visibility | None = None,
+    tags: Sequence[str] = (),
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: Progress | None = None,
     cache: DigestCache | None = None,
@@ -145,12 +147,12 @@ async def upload_all(
     """Sync `selection.files` to the server; results keep input order.
 
     `description` and `visibility`, when given, are sent with new files and applied to the
-    stored ones that differ. `cache` remembers digests between runs (None: hash every file,
-    remember nothing). With `dry_run` everything up to the server's answer to `/check` happens,
-    and nothing is sent. Raises `ImageRepoError` only if `/check` itself fails (then nothing
-    could be decided).
+    stored ones that differ; `tags` go with new files only. `cache` remembers digests between
+    runs (None: hash every file, remember nothing). With `dry_run` everything up to the
+    server's answer to `/check` happens, and nothing is sent. Raises `ImageRepoError` only if
+    `/check` itself fails (then nothing could be decided).
     """
-    wanted = Wanted(visibility=visibility, description=description)
+    wanted = Wanted(visibility=visibility, description=description, tags=tuple(tags))
     files = selection.files
     hashing = _Bar(progress, "hashing", len(files))
     local = await local_digests(
@@ -245,8 +247,9 @@ async def _upload_one(
     client: ImageRepoClient, path: Path, digest: str, wanted: Wanted
 ) -> tuple[FileResult, bool]:
     try:
+        extra = {"tags": wanted.tags} if wanted.tags else {}  # no tags: the call as it was
         answer = await client.upload(
-            path, description=wanted.description, visibility=wanted.visibility
+            path, description=wanted.description, visibility=wanted.visibility, **extra
         )
     except (ImageRepoError, OSError) as exc:
         return _failed(path, digest, exc)

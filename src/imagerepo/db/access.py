@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, and_, false, or_
 
 from imagerepo.db.tables import ImageRow
 from imagerepo.models import Scope, Visibility
@@ -20,3 +20,41 @@ def visible_in(scope: Scope) -> ColumnElement[bool]:
     if not clauses:
         return false()
     return clauses[0] if len(clauses) == 1 else or_(*clauses)
+
+
+def visible_branches(
+    scope: Scope,
+    *,
+    owner_id: str | None = None,
+    visibility: Visibility | None = None,
+    own_only: bool = False,
+) -> list[ColumnElement[bool]]:
+    """The scope as disjoint equality predicates, one per index walk: "public rows" and, per
+    owner of the scope, "this owner's private rows" (plus their public ones when those are not
+    already in the public branch). A listing walks each branch in order through an index on
+    (visibility, key) or (owner_id, visibility, key) and merges them, so it never sorts every
+    visible row.
+
+    `owner_id` and `visibility` narrow the branches (filters can only narrow what the scope
+    admits); `own_only` drops everyone else's rows, for filters on fields only an owner may
+    see (location): nobody learns which of another's images carry one.
+    """
+    public = Visibility.PUBLIC.value
+    private = Visibility.PRIVATE.value
+    want_public = visibility in (None, Visibility.PUBLIC)
+    want_private = visibility in (None, Visibility.PRIVATE)
+    branches: list[ColumnElement[bool]] = []
+    public_branch = scope.public and want_public and not own_only
+    if public_branch:
+        if owner_id is None:
+            branches.append(ImageRow.visibility == public)
+        else:
+            branches.append(and_(ImageRow.owner_id == owner_id, ImageRow.visibility == public))
+    for owner in sorted(scope.owner_ids):
+        if owner_id is not None and owner != owner_id:
+            continue
+        if want_private:
+            branches.append(and_(ImageRow.owner_id == owner, ImageRow.visibility == private))
+        if want_public and not public_branch:
+            branches.append(and_(ImageRow.owner_id == owner, ImageRow.visibility == public))
+    return branches

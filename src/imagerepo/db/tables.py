@@ -71,9 +71,19 @@ class ImageRow(Base):
         CheckConstraint("visibility IN ('public', 'private')", name="visibility"),
         # One copy per owner and content: the dedupe rule, enforced by the database itself.
         UniqueConstraint("owner_id", "sha256"),
-        # Keyset pagination, newest first: public listing and per-owner listing.
-        Index("ix_images_visibility_created", "visibility", "created_at", "id"),
-        Index("ix_images_owner_created", "owner_id", "created_at", "id"),
+        # Keyset pagination for every sort, walked once per visibility branch (see
+        # db/search/listing.py): "public rows in order" and "this owner's rows in order", so
+        # no page ever sorts all visible rows. upload_key breaks ties and is unique.
+        UniqueConstraint("upload_key"),
+        Index("ix_images_vis_upload", "visibility", "upload_key"),
+        Index("ix_images_owner_vis_upload", "owner_id", "visibility", "upload_key"),
+        Index("ix_images_vis_taken", "visibility", "sort_taken_at", "upload_key"),
+        Index("ix_images_owner_vis_taken", "owner_id", "visibility", "sort_taken_at", "upload_key"),
+        Index("ix_images_vis_size", "visibility", "size", "upload_key"),
+        Index("ix_images_owner_vis_size", "owner_id", "visibility", "size", "upload_key"),
+        # Timeline buckets: counted from the index alone.
+        Index("ix_images_vis_month", "visibility", "local_month"),
+        Index("ix_images_owner_vis_month", "owner_id", "visibility", "local_month"),
         Index("ix_images_sha256", "sha256"),
         Index("ix_images_taken_at", "taken_at"),
         # Near-duplicate lookup: a 64-bit hash in three bands (22+21+21 bits). Two hashes within
@@ -109,3 +119,25 @@ class ImageRow(Base):
     phash_band0: Mapped[int | None] = mapped_column(Integer, nullable=True)
     phash_band1: Mapped[int | None] = mapped_column(Integer, nullable=True)
     phash_band2: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Listing and search (migration 0005). upload_key orders by upload time with a tie-break
+    # derived from the id (`db.keys.upload_key`); sort_taken_at is taken_at, or created_at for
+    # undated photos; local_month is "YYYY-MM" of the camera's wall clock (else of
+    # sort_taken_at); search_text is title and description folded for `keywords=`.
+    upload_key: Mapped[int] = mapped_column(BigInteger)
+    sort_taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    local_month: Mapped[str] = mapped_column(String(7))
+    lens: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+
+
+class ImageTagRow(Base):
+    """One tag of one image, for `tag=` filters; `images.tags` keeps them as written."""
+
+    __tablename__ = "image_tags"
+    __table_args__ = (Index("ix_image_tags_tag_key_image_id", "tag_key", "image_id"),)
+
+    image_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_key: Mapped[str] = mapped_column(String(100), primary_key=True)  # folded

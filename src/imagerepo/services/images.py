@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO, Literal, Protocol
 
@@ -13,9 +13,11 @@ from anyio import to_thread
 
 from imagerepo.cache.base import Cache
 from imagerepo.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from imagerepo.folding import fold
 from imagerepo.models import (
+    Filters,
     Image,
-    ImageQuery,
+    MonthCount,
     Page,
     Scope,
     SimilarImage,
@@ -31,22 +33,21 @@ from imagerepo.policy import (
     own_scope,
     scope_of,
 )
-from imagerepo.services.analysis import analyse_upload, hamming
+from imagerepo.services.analysis import analyse_upload
 from imagerepo.services.clock import Clock
-from imagerepo.services.cursors import decode_cursor, encode_cursor
+from imagerepo.services.cursors import encode_position
 from imagerepo.services.derivatives import Derivatives, Kind
 from imagerepo.services.ids import new_id
+from imagerepo.services.image_cache import ImageCacheKeys
 from imagerepo.services.locks import Locks, StripedLocks
 from imagerepo.services.rendering import OutputFormat
+from imagerepo.services.search import ImageSearch, SearchRequest, build_query, clean_tags
 from imagerepo.services.text import clean_line, clean_multiline
 from imagerepo.storage.base import BlobStore
 from imagerepo.storage.staging import StagedFile, Staging
 from imagerepo.workers import WorkerPool
 
 MAX_DESCRIPTION = 10_000
-MAX_KEYWORDS = 10
-MAX_KEYWORD_LENGTH = 100
-CACHE_GENERATION = "images"
 MAX_CHECK_DIGESTS = 10_000
 MAX_SIMILAR_DISTANCE = 12
 NEAR_DUPLICATE_DISTANCE = 5  # probes each band at radius 1: ~70 values, not ~700
@@ -54,12 +55,16 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ImageStore(Protocol):
-    async def add(self, new: Image) -> None: ...
+    async def add(self, new: Image) -> Image: ...
     async def get(self, image_id: str, scope: Scope) -> Image | None: ...
     async def by_owner_and_hash(self, owner_id: str, sha256: str, scope: Scope) -> Image | None: ...
-    async def page(self, query: ImageQuery) -> Page: ...
     async def update(
-        self, image_id: str, *, description: str | None, visibility: Visibility | None
+        self,
+        image_id: str,
+        *,
+        description: str | None,
+        visibility: Visibility | None,
+        tags: Sequence[str] | None = None,
     ) -> None: ...
     async def delete(self, image_id: str) -> None: ...
     async def hash_in_use(self, sha256: str) -> bool: ...
@@ -67,7 +72,7 @@ class ImageStore(Protocol):
         self, owner_id: str, digests: Sequence[str], scope: Scope
     ) -> dict[str, StoredState]: ...
     async def near(
-        self, phash: int, radius: int, *, scope: Scope, owner_id: str | None = None
+        self, phash: int, distance: int, *, scope: Scope, owner_id: str | None = None
     ) -> list[tuple[str, int]]: ...
     async def get_many(self, image_ids: Sequence[str], scope: Scope) -> dict[str, Image]: ...
     async def ids_owned_by(self, owner_id: str, limit: int) -> list[str]: ...
@@ -142,26 +147,11 @@ def check_description(description: str | None) -> str | None:
     return description
 
 
-def split_keywords(keywords: str | None) -> tuple[str, ...]:
-    """The distinct search words, cleaned as one line of text (`services.text`).
-
-    A query that had words but loses all of them to cleaning (say a lone NUL) is refused, not
-    run as "no filter": it would match every visible image. An empty or blank query is no filter.
-    """
-    words = tuple(dict.fromkeys(clean_line(keywords or "").split()))
-    if not words and (keywords or "").split():
-        raise ValidationFailed("keywords: nothing searchable is left without control characters")
-    if len(words) > MAX_KEYWORDS or any(len(w) > MAX_KEYWORD_LENGTH for w in words):
-        raise ValidationFailed(
-            f"at most {MAX_KEYWORDS} keywords of at most {MAX_KEYWORD_LENGTH} characters each"
-        )
-    return words
-
-
 class ImageService:
     def __init__(
         self,
         images: ImageStore,
+        search: ImageSearch,
         blobs: BlobStore,
         derivatives: Derivatives,
         staging: Staging,
@@ -174,10 +164,12 @@ class ImageService:
         locks: Locks | None = None,
     ) -> None:
         self._images = images
+        self._search = search
         self._blobs = blobs
         self._derivatives = derivatives
         self._staging = staging
         self._cache = cache
+        self._keys = ImageCacheKeys(cache)
         self._pool = pool
         self._clock = clock
         self._max_upload_bytes = max_upload_bytes
@@ -198,6 +190,7 @@ class ImageService:
         filename: str | None,
         description: str | None = None,
         visibility: Visibility | None = None,
+        tags: Sequence[str] = (),
     ) -> Ingested:
         """Store a fully received upload.
 
@@ -208,6 +201,7 @@ class ImageService:
         """
         sha256 = await staged.finish()
         description = check_description(description)
+        wanted_tags = clean_tags(tuple(tags))
         existing = await self._images.by_owner_and_hash(owner.id, sha256, own_scope(owner.id))
         if existing is not None:
             return await self._apply_flags(owner, existing, description, visibility)
@@ -230,11 +224,12 @@ class ImageService:
             taken_at=analysis.metadata.taken_at,
             metadata=analysis.metadata,
             phash=analysis.phash,
+            tags=wanted_tags,
         )
         async with self._lock_for(sha256):
             stored_new_blob = await self._blobs.put(sha256, staged.path)
             try:
-                await self._images.add(new)
+                new = await self._images.add(new)
             except Conflict:
                 # The same owner sent the same bytes twice at once: the other request won.
                 winner = await self._images.by_owner_and_hash(owner.id, sha256, own_scope(owner.id))
@@ -245,7 +240,7 @@ class ImageService:
                 if stored_new_blob and not await self._images.hash_in_use(sha256):
                     await self._blobs.delete(sha256)
                 raise
-        await self._invalidate()
+        await self._keys.written(new)
         await self._derivatives.save_thumbnail(sha256, analysis.thumbnail)
         near = await self._similar_to(new, Viewer.of(owner), NEAR_DUPLICATE_DISTANCE, owner.id)
         return Ingested(new, outcome="created", near_duplicates=near)
@@ -290,22 +285,32 @@ class ImageService:
         images = await self._images.get_many([i for i, _ in nearest], scope_of(viewer))
         return [SimilarImage(images[i], d) for i, d in nearest if i in images]
 
+    async def similar_to_file(
+        self, user: User, staged: StagedFile, *, distance: int = 8, limit: int = 50
+    ) -> list[SimilarImage]:
+        """Images `user` may see that look like a received file, nearest first; the file is
+        decoded (with the upload's limits) only for its perceptual hash, and never stored."""
+        if not 0 <= distance <= MAX_SIMILAR_DISTANCE:
+            raise ValidationFailed(f"distance is between 0 and {MAX_SIMILAR_DISTANCE}")
+        await staged.finish()
+        analysis = await self._pool.run(analyse_upload, staged.path, self._max_image_pixels)
+        if analysis.phash is None:
+            return []
+        scope = scope_of(Viewer.of(user))
+        nearest = (await self._images.near(analysis.phash, distance, scope=scope))[:limit]
+        images = await self._images.get_many([i for i, _ in nearest], scope)
+        return [SimilarImage(images[i], d) for i, d in nearest if i in images]
+
     async def _similar_to(
         self, image: Image, viewer: Viewer, distance: int, owner_id: str | None = None
     ) -> list[tuple[str, int]]:
-        """(id, distance) of visible images within `distance`, nearest first; only ids and
-        hashes are read here, since most callers need nothing more."""
+        """(id, distance) of visible images within `distance` of `image`, nearest first."""
         if image.phash is None:
             return []
-        candidates = await self._images.near(
-            image.phash, distance // 3, scope=scope_of(viewer), owner_id=owner_id
+        found = await self._images.near(
+            image.phash, distance, scope=scope_of(viewer), owner_id=owner_id
         )
-        found = [
-            (other_id, hamming(image.phash, other_phash))
-            for other_id, other_phash in candidates
-            if other_id != image.id
-        ]
-        return sorted((f for f in found if f[1] <= distance), key=lambda f: (f[1], f[0]))
+        return [f for f in found if f[0] != image.id]
 
     async def derivative(
         self, viewer: Viewer, image_id: str, kind: Kind, fmt: OutputFormat
@@ -315,7 +320,7 @@ class ImageService:
 
     async def get(self, viewer: Viewer, image_id: str) -> Image:
         """The image if `viewer` may see it; a private image of somebody else does not exist."""
-        key = await self._cache_key("image", image_id)
+        key = await self._keys.for_image(image_id)
         cached = await self._cache.get(key)
         image = cached if isinstance(cached, Image) else None
         if image is None:
@@ -331,28 +336,41 @@ class ImageService:
     async def list(
         self,
         viewer: Viewer,
+        request: SearchRequest | None = None,
         *,
         owner: str | None = None,
         keywords: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Listing:
-        query = ImageQuery(
-            scope=scope_of(viewer),
-            owner=owner.strip().lower() if owner else None,
-            keywords=split_keywords(keywords),
-            limit=limit,
-            after=decode_cursor(cursor) if cursor else None,
-        )
-        key = await self._cache_key("list", repr(query))
+        """One page of what `viewer` may see, filtered, searched and sorted (services.search);
+        the keyword arguments are a shorthand for the commonest `SearchRequest`."""
+        if request is None:
+            request = SearchRequest(
+                keywords=keywords, filters=Filters(owner=owner), limit=limit, cursor=cursor
+            )
+        query = build_query(scope_of(viewer), request)
+        key = await self._keys.for_scope("list", query.scope, repr(query))
         cached = await self._cache.get(key)
-        page = cached if isinstance(cached, Page) else await self._images.page(query)
+        page = cached if isinstance(cached, Page) else await self._search.page(query)
         if cached is None:
             await self._cache.set(key, page)
         return Listing(
             items=page.items,
-            next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+            next_cursor=encode_position(query.sort, page.next_after) if page.next_after else None,
         )
+
+    async def timeline(self, viewer: Viewer, request: SearchRequest) -> Sequence[MonthCount]:
+        """How many images `viewer` may see per month of capture (upload month if undated),
+        with the same search and filters as `list`."""
+        query = build_query(scope_of(viewer), replace(request, cursor=None))
+        key = await self._keys.for_scope("timeline", query.scope, repr(query))
+        cached = await self._cache.get(key)
+        if isinstance(cached, list):
+            return cached
+        counts = await self._search.timeline(query)
+        await self._cache.set(key, counts)
+        return counts
 
     async def open_file(self, viewer: Viewer, image_id: str) -> ImageFile:
         """The original bytes for the owner. Anyone else gets the full picture re-encoded with
@@ -397,12 +415,27 @@ class ImageService:
         *,
         description: str | None = None,
         visibility: Visibility | None = None,
+        tags: Sequence[str] | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
     ) -> Image:
+        """Owner only. `tags` replaces every tag; `add_tags` and `remove_tags` edit them (case
+        and accents ignored when removing)."""
         image = await self._owned(viewer, image_id)
+        new_tags = None
+        if tags is not None or add_tags or remove_tags:
+            gone = {fold(t) for t in clean_tags(tuple(remove_tags))}
+            start = image.tags if tags is None else clean_tags(tuple(tags))
+            kept = [t for t in start if fold(t) not in gone]
+            new_tags = clean_tags((*kept, *clean_tags(tuple(add_tags))))
         await self._images.update(
-            image.id, description=check_description(description), visibility=visibility
+            image.id,
+            description=check_description(description),
+            visibility=visibility,
+            tags=new_tags,
         )
-        await self._invalidate()
+        now = visibility or image.visibility
+        await self._keys.written(replace(image, visibility=now), was=image.visibility)
         return await self.get(viewer, image.id)
 
     async def delete(self, viewer: Viewer, image_id: str) -> None:
@@ -411,7 +444,7 @@ class ImageService:
     async def _remove(self, image: Image) -> None:
         async with self._lock_for(image.sha256):
             await self._images.delete(image.id)
-            await self._invalidate()
+            await self._keys.written(image)
             if not await self._images.hash_in_use(image.sha256):
                 await self._blobs.delete(image.sha256)
                 await self._derivatives.delete_all(image.sha256)
@@ -434,19 +467,6 @@ class ImageService:
         if not may_change(viewer, image):
             raise PermissionDenied("only the owner can change or delete an image")
         return image
-
-    async def _cache_key(self, kind: str, detail: str) -> str:
-        """Cache keys carry the write generation read *before* the SQL read they cache.
-
-        Every write bumps the generation after it commits, so an entry filled from a read that
-        raced with a write is filed under the old generation and never served again: nobody sees
-        a deleted image or a stale visibility, even for one request.
-        """
-        generation = await self._cache.generation(CACHE_GENERATION)
-        return f"{kind}:{generation}:{detail}"
-
-    async def _invalidate(self) -> None:
-        await self._cache.bump(CACHE_GENERATION)
 
 
 async def _open_or_none(path: Path) -> BinaryIO | None:

@@ -36,7 +36,7 @@ use it for. In a one-line name or search word it does nothing a reader could wan
 such a name isolated, `<bdi>` or `dir="auto"`), and would only make two look-alike names differ.
 
 Control characters inside a search word are removed, so "cat<NUL>" searches for "cat"; what to
-do when nothing of a query remains is the caller's rule (see `services.images.split_keywords`).
+do when nothing of a query remains is the caller's rule (see `services.search.split_keywords`).
 """
 
 from __future__ import annotations

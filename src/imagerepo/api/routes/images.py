@@ -23,6 +23,7 @@ from imagerepo.api.schemas import (
     StoredOut,
     UploadOut,
 )
+from imagerepo.api.search_params import Search
 from imagerepo.errors import PayloadTooLarge
 from imagerepo.models import Image, Visibility
 from imagerepo.policy import Viewer
@@ -47,6 +48,7 @@ _UPLOAD_BODY = {
                         "file": {"type": "string", "format": "binary"},
                         "description": {"type": "string"},
                         "visibility": {"type": "string", "enum": ["public", "private"]},
+                        "tag": {"type": "array", "items": {"type": "string"}},
                     },
                 }
             }
@@ -94,7 +96,8 @@ def not_modified(if_none_match: str | None, etag: str) -> bool:
     openapi_extra=_UPLOAD_BODY,
 )
 async def upload_image(request: Request, user: CurrentUser, images: Images) -> JSONResponse:
-    """Multipart upload: a `file` part, optional `description` and `visibility` fields.
+    """Multipart upload: a `file` part, optional `description`, `visibility` and `tag` fields
+    (`tag` may be repeated).
 
     201 with the new image, or 200 with the existing one when this user already has these bytes
     (a `visibility` or `description` sent with them is applied: `outcome` says `updated`).
@@ -112,6 +115,7 @@ async def upload_image(request: Request, user: CurrentUser, images: Images) -> J
             filename=form.filename,
             description=form.fields.get("description"),
             visibility=parse_visibility(form.fields.get("visibility")),
+            tags=form.tags,
         )
     body = UploadOut(
         **ImageOut.of(ingested.image, Viewer.of(user)).model_dump(),
@@ -139,17 +143,11 @@ async def check_digests(body: CheckIn, user: CurrentUser, images: Images) -> Che
 
 
 @router.get("", response_model=ImagePage, responses=_ERRORS)
-async def list_images(
-    viewer: CurrentViewer,
-    images: Images,
-    owner: Annotated[str | None, Query(max_length=64)] = None,
-    keywords: Annotated[str | None, Query(max_length=1000)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> ImagePage:
-    """Newest first: every public image plus the caller's own private ones (anonymous callers:
-    public images only)."""
-    page = await images.list(viewer, owner=owner, keywords=keywords, limit=limit, cursor=cursor)
+async def list_images(viewer: CurrentViewer, images: Images, search: Search) -> ImagePage:
+    """Every public image plus the caller's own private ones (anonymous callers: public images
+    only), newest upload first unless `sort` says otherwise; `q` searches, the other
+    parameters filter (all combine)."""
+    page = await images.list(viewer, search)
     items = [ImageOut.of(i, viewer) for i in page.items]
     return ImagePage(items=items, next_cursor=page.next_cursor)
 
@@ -254,6 +252,9 @@ async def update_image(
         image_id,
         description=body.description,
         visibility=parse_visibility(body.visibility),
+        tags=body.tags,
+        add_tags=body.add_tags,
+        remove_tags=body.remove_tags,
     )
     return ImageOut.of(updated, Viewer.of(user))
 

@@ -1,22 +1,31 @@
-"""All SQL about images: insert, fetch, keyset listing, update and delete."""
+"""All SQL about images but listing and search (`db/search/`): insert, fetch, update, delete."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from imagerepo.db.access import visible_in
+from imagerepo.db.keys import local_month, upload_key, utc
 from imagerepo.db.repos.users import as_utc
-from imagerepo.db.similarity import BAND_WIDTHS, band_neighbourhood, phash_bands
-from imagerepo.db.tables import ImageRow, UserRow
+from imagerepo.db.similarity import (
+    BAND_WIDTHS,
+    band_neighbourhood,
+    hamming,
+    phash_bands,
+    probe_radii,
+)
+from imagerepo.db.tables import ImageRow, ImageTagRow, UserRow
 from imagerepo.errors import Conflict
+from imagerepo.folding import fold
 from imagerepo.models import (
     Image,
-    ImageQuery,
-    Page,
     PhotoMetadata,
     Scope,
     StoredState,
@@ -24,9 +33,10 @@ from imagerepo.models import (
 )
 
 _IN_BATCH = 500  # bound parameters per IN (...) list
+_KEY_ATTEMPTS = 3
 
 
-def _to_image(row: ImageRow, owner: str) -> Image:
+def to_image(row: ImageRow, owner: str) -> Image:
     metadata = PhotoMetadata.from_dict(dict(row.photo_metadata or {}))
     return Image(
         id=row.id,
@@ -45,13 +55,15 @@ def _to_image(row: ImageRow, owner: str) -> Image:
         taken_at=as_utc(row.taken_at) if row.taken_at else None,
         metadata=metadata,
         phash=row.phash,
+        tags=tuple(row.tags or ()),
     )
 
 
-def _to_row(new: Image) -> ImageRow:
+def _row_values(new: Image) -> dict[str, Any]:
     metadata = new.metadata
     bands = phash_bands(new.phash) if new.phash is not None else (None, None, None)
-    return ImageRow(
+    sort_taken_at = utc(metadata.taken_at or new.created_at)
+    return dict(
         id=new.id,
         owner_id=new.owner_id,
         title=new.title,
@@ -64,7 +76,7 @@ def _to_row(new: Image) -> ImageRow:
         width=new.width,
         height=new.height,
         created_at=new.created_at,
-        taken_at=metadata.taken_at,
+        taken_at=utc(metadata.taken_at) if metadata.taken_at else None,  # stored in UTC
         camera_make=metadata.camera_make,
         camera_model=metadata.camera_model,
         gps_latitude=metadata.gps_latitude,
@@ -74,11 +86,25 @@ def _to_row(new: Image) -> ImageRow:
         phash_band0=bands[0],
         phash_band1=bands[1],
         phash_band2=bands[2],
+        upload_key=upload_key(new.created_at, new.id),
+        sort_taken_at=sort_taken_at,
+        local_month=local_month(metadata.taken_at_local, sort_taken_at),
+        lens=metadata.lens,
+        search_text=fold(f"{new.title}\n{new.description}"),
+        tags=list(new.tags),
     )
 
 
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _to_row(new: Image) -> ImageRow:
+    return ImageRow(**_row_values(new))
+
+
+def _tag_values(image_id: str, tags: Sequence[str]) -> list[dict[str, str]]:
+    return [{"image_id": image_id, "tag_key": key} for key in dict.fromkeys(map(fold, tags))]
+
+
+def _tag_rows(image_id: str, tags: Sequence[str]) -> list[ImageTagRow]:
+    return [ImageTagRow(**values) for values in _tag_values(image_id, tags)]
 
 
 def _with_owner() -> Select[ImageRow, str]:
@@ -89,21 +115,41 @@ class ImageRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def add(self, new: Image) -> None:
-        """Insert one row; `Conflict` if this owner already has these bytes."""
+    async def add(self, new: Image) -> Image:
+        """Insert one row (with its tags); `Conflict` if this owner already has these bytes.
+
+        Returns the image as stored: in the rare case that another upload has the same
+        `upload_key` (same microsecond, same 10 bits of id hash), the upload time moves on by
+        a microsecond.
+        """
+        for _ in range(_KEY_ATTEMPTS):
+            async with self._sessions() as session:
+                session.add(_to_row(new))
+                session.add_all(_tag_rows(new.id, new.tags))
+                try:
+                    await session.commit()
+                    return new
+                except IntegrityError as exc:
+                    if "upload_key" not in str(exc.orig):
+                        raise Conflict("this owner already has an image with these bytes") from exc
+            new = replace(new, created_at=new.created_at + timedelta(microseconds=1))
+        raise Conflict("could not find a free upload key")
+
+    async def add_many(self, images: Sequence[Image]) -> None:
+        """Insert many rows in one transaction (bulk loads, benchmarks; no conflict handling)."""
+        tags = [values for image in images for values in _tag_values(image.id, image.tags)]
         async with self._sessions() as session:
-            session.add(_to_row(new))
-            try:
-                await session.commit()
-            except IntegrityError as exc:
-                raise Conflict("this owner already has an image with these bytes") from exc
+            await session.execute(insert(ImageRow), [_row_values(image) for image in images])
+            if tags:
+                await session.execute(insert(ImageTagRow), tags)
+            await session.commit()
 
     async def get(self, image_id: str, scope: Scope) -> Image | None:
         """The image, if `scope` admits it."""
         query = _with_owner().where(ImageRow.id == image_id, visible_in(scope))
         async with self._sessions() as session:
             found = (await session.execute(query)).first()
-            return _to_image(found[0], found[1]) if found else None
+            return to_image(found[0], found[1]) if found else None
 
     async def by_owner_and_hash(self, owner_id: str, sha256: str, scope: Scope) -> Image | None:
         query = _with_owner().where(
@@ -111,54 +157,32 @@ class ImageRepository:
         )
         async with self._sessions() as session:
             found = (await session.execute(query)).first()
-            return _to_image(found[0], found[1]) if found else None
-
-    async def page(self, query: ImageQuery) -> Page:
-        """One page, newest first, of the images `query.scope` admits.
-
-        Visibility is part of the WHERE clause, so a private image of somebody else can never be
-        counted, paged over or matched by a keyword.
-        """
-        statement = _with_owner().where(visible_in(query.scope))
-        if query.owner is not None:
-            statement = statement.where(UserRow.username == query.owner)
-        for word in query.keywords:
-            pattern = f"%{_escape_like(word.lower())}%"
-            statement = statement.where(
-                or_(
-                    func.lower(ImageRow.title).like(pattern, escape="\\"),
-                    func.lower(ImageRow.description).like(pattern, escape="\\"),
-                )
-            )
-        if query.after is not None:
-            created_at, image_id = query.after
-            statement = statement.where(
-                or_(
-                    ImageRow.created_at < created_at,
-                    and_(ImageRow.created_at == created_at, ImageRow.id < image_id),
-                )
-            )
-        statement = statement.order_by(ImageRow.created_at.desc(), ImageRow.id.desc())
-        statement = statement.limit(query.limit + 1)
-        async with self._sessions() as session:
-            rows = (await session.execute(statement)).all()
-        items = [_to_image(row[0], row[1]) for row in rows[: query.limit]]
-        more = len(rows) > query.limit
-        last = items[-1] if more and items else None
-        return Page(items=items, next_after=(last.created_at, last.id) if last else None)
+            return to_image(found[0], found[1]) if found else None
 
     async def update(
-        self, image_id: str, *, description: str | None, visibility: Visibility | None
+        self,
+        image_id: str,
+        *,
+        description: str | None,
+        visibility: Visibility | None,
+        tags: Sequence[str] | None = None,
     ) -> None:
-        values: dict[str, str] = {}
-        if description is not None:
-            values["description"] = description
-        if visibility is not None:
-            values["visibility"] = visibility.value
-        if not values:
+        """Change what is given; the search indexes follow in the same transaction."""
+        if description is None and visibility is None and tags is None:
             return
         async with self._sessions() as session:
-            await session.execute(update(ImageRow).where(ImageRow.id == image_id).values(**values))
+            row = await session.get(ImageRow, image_id)
+            if row is None:
+                return
+            if description is not None:
+                row.description = description
+                row.search_text = fold(f"{row.title}\n{description}")
+            if visibility is not None:
+                row.visibility = visibility.value
+            if tags is not None:
+                row.tags = list(tags)
+                await session.execute(delete(ImageTagRow).where(ImageTagRow.image_id == image_id))
+                session.add_all(_tag_rows(image_id, tags))
             await session.commit()
 
     async def delete(self, image_id: str) -> None:
@@ -200,13 +224,16 @@ class ImageRepository:
             return int(await session.scalar(query) or 0)
 
     async def near(
-        self, phash: int, radius: int, *, scope: Scope, owner_id: str | None = None
+        self, phash: int, distance: int, *, scope: Scope, owner_id: str | None = None
     ) -> list[tuple[str, int]]:
-        """(id, phash) of images `scope` admits whose hash agrees with `phash` to within
-        `radius` bits in at least one band: a superset of all within distance 3*radius+2."""
+        """(id, Hamming distance) of the images `scope` admits whose perceptual hash is within
+        `distance` bits of `phash`, nearest first (ties by id). Candidates come from the band
+        indexes (`db.similarity`); only ids and hashes are read."""
         probes = [
             band_neighbourhood(value, width, radius)
-            for value, width in zip(phash_bands(phash), BAND_WIDTHS, strict=True)
+            for value, width, radius in zip(
+                phash_bands(phash), BAND_WIDTHS, probe_radii(distance), strict=True
+            )
         ]
         statement = select(ImageRow.id, ImageRow.phash).where(
             visible_in(scope),
@@ -221,7 +248,8 @@ class ImageRepository:
             statement = statement.where(ImageRow.owner_id == owner_id)
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()
-        return [(row[0], row[1]) for row in rows if row[1] is not None]
+        found = [(row[0], hamming(phash, row[1])) for row in rows if row[1] is not None]
+        return sorted((f for f in found if f[1] <= distance), key=lambda f: (f[1], f[0]))
 
     async def get_many(self, image_ids: Sequence[str], scope: Scope) -> dict[str, Image]:
         found: dict[str, Image] = {}
@@ -231,7 +259,7 @@ class ImageRepository:
                 rows = await session.execute(
                     _with_owner().where(ImageRow.id.in_(batch), visible_in(scope))
                 )
-                found.update({row[0].id: _to_image(row[0], row[1]) for row in rows})
+                found.update({row[0].id: to_image(row[0], row[1]) for row in rows})
         return found
 
     async def hash_in_use(self, sha256: str) -> bool:

@@ -1,0 +1,217 @@
+"""Search on SQLite: FTS5 for `q`, a trigram FTS5 index for `keywords=`, index walks otherwise.
+
+Two FTS5 tables (created by migration 0005, kept in step with `images` by triggers in the same
+transaction) use `images.upload_key` as their rowid, so rowid order *is* upload order:
+
+- `images_fts(title, filename, description, tags, camera, lens)`, tokenizer `porter unicode61
+  remove_diacritics 2`: stemming ("beaches" finds "beach"), Unicode case and accent folding
+  ("uber" finds "ÜBER", "cafe" finds "café").
+- `images_keywords(text)`, tokenizer `trigram`, over the folded copy `images.search_text`
+  (title and description): `keywords=` keeps its meaning (each word a substring, any case,
+  any accent) without a scan. SQLite 3.40's trigram tokenizer cannot remove diacritics (that
+  came in 3.45), so the text is folded before it is indexed, in Python, the same way as the
+  words searched for; that needs no newer SQLite build.
+
+Newest first, a search reads its match list backwards by rowid and stops after a page of
+visible rows. Other orders sort the matches (never all rows); relevance (bm25) scores only the
+newest `RELEVANCE_WINDOW` visible matches, which keeps it fast whatever the match count.
+
+User text never reaches MATCH as syntax: `services.search` parses the query language into
+terms, and `match_expression` quotes every term (datasette's `escape_fts`), so operators come
+only from the parser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.expression import TableClause
+
+from imagerepo.db.search.listing import (
+    SORT_COLUMNS,
+    TRIGRAM,
+    Resolved,
+    after_clause,
+    key_of,
+    month_counts,
+    page_of,
+    resolve,
+    rows_by_key,
+    walk_indexes,
+)
+from imagerepo.db.tables import ImageRow, UserRow
+from imagerepo.models import ImageQuery, MonthCount, Page, Sort, Term, TextQuery
+
+#: bm25 scores only this many of the newest visible matches (FIELD-NOTES: 3-15 ms at 2 000).
+RELEVANCE_WINDOW = 2000
+#: Column weights for bm25: title, filename, description, tags, camera, lens.
+WEIGHTS = (10.0, 4.0, 2.0, 8.0, 1.0, 1.0)
+
+#: The FTS5 tables (each with its shadow tables, `<name>_data`, `_idx`, ...): made by the
+#: migration, outside the models' metadata.
+FTS_TABLES = ("images_fts", "images_keywords")
+
+
+def is_search_table(name: str) -> bool:
+    return any(name == t or name.startswith(f"{t}_") for t in FTS_TABLES)
+
+
+_FTS = table("images_fts", column("rowid", BigInteger))
+_KEYWORDS = table("images_keywords", column("rowid", BigInteger))
+
+
+def quote(term: Term) -> str:
+    """One term as an FTS5 string: double quotes doubled, so nothing in it is syntax."""
+    quoted = '"' + term.text.replace('"', '""') + '"'
+    return quoted + " *" if term.prefix else quoted
+
+
+def match_expression(text: TextQuery) -> str:
+    groups = " AND ".join(
+        "(" + " OR ".join(quote(term) for term in group) + ")" for group in text.groups
+    )
+    if text.excluded:
+        groups = f"({groups}) NOT (" + " OR ".join(quote(t) for t in text.excluded) + ")"
+    return groups
+
+
+def keywords_expression(words: Sequence[str]) -> str:
+    return " AND ".join(quote(Term(word)) for word in words)
+
+
+def _matches(name: str, expression: str) -> ColumnElement[bool]:
+    return literal_column(name).op("MATCH")(bindparam(None, expression, type_=String))
+
+
+class SqliteSearch:
+    """`services.search.ImageSearch` on SQLite."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def page(self, query: ImageQuery) -> Page:
+        long_words = [w for w in query.keywords if len(w) >= TRIGRAM]
+        short_words = [w for w in query.keywords if len(w) < TRIGRAM]
+        async with self._sessions() as session:
+            resolved = await resolve(session, query, short_words)
+            if resolved is None:
+                return Page()
+            if query.text is None and not long_words:
+                return page_of(await walk_indexes(session, resolved), query)
+            if query.sort is Sort.RELEVANCE and query.text is not None:
+                rows, scores = await self._ranked(session, resolved, long_words)
+                return page_of(rows, query, scores)
+            return page_of(await self._matching(session, resolved, long_words), query)
+
+    async def timeline(self, query: ImageQuery) -> list[MonthCount]:
+        long_words = [w for w in query.keywords if len(w) >= TRIGRAM]
+        short_words = [w for w in query.keywords if len(w) < TRIGRAM]
+        async with self._sessions() as session:
+            resolved = await resolve(session, query, short_words)
+            if resolved is None:
+                return []
+            if query.text is None and not long_words:
+                return await month_counts(session, resolved)
+            driver, conditions = self._driver(resolved, long_words)
+            rows = await session.execute(
+                select(ImageRow.local_month, func.count())
+                .select_from(driver)
+                .join(ImageRow, ImageRow.upload_key == driver.c.rowid)
+                .where(*conditions)
+                .group_by(ImageRow.local_month)
+                .order_by(ImageRow.local_month.desc())
+            )
+            return [MonthCount(month=str(m), count=int(n)) for m, n in rows]
+
+    def _driver(
+        self, resolved: Resolved, long_words: Sequence[str]
+    ) -> tuple[TableClause, list[ColumnElement[bool]]]:
+        """The FTS table to read matches from, and every condition a match must meet."""
+        query = resolved.query
+        conditions = [resolved.visible, *resolved.clauses]
+        if query.text is not None:
+            conditions.append(_matches("images_fts", match_expression(query.text)))
+            if long_words:
+                conditions.append(
+                    ImageRow.upload_key.in_(
+                        select(_KEYWORDS.c.rowid).where(
+                            _matches("images_keywords", keywords_expression(long_words))
+                        )
+                    )
+                )
+            return _FTS, conditions
+        conditions.append(_matches("images_keywords", keywords_expression(long_words)))
+        return _KEYWORDS, conditions
+
+    async def _matching(
+        self, session: AsyncSession, resolved: Resolved, long_words: Sequence[str]
+    ) -> list[tuple[ImageRow, str]]:
+        query = resolved.query
+        driver, conditions = self._driver(resolved, long_words)
+        key = driver.c.rowid
+        statement = (
+            select(ImageRow, UserRow.username)
+            .select_from(driver)
+            .join(ImageRow, ImageRow.upload_key == key)
+            .join(UserRow, UserRow.id == ImageRow.owner_id)
+            .where(*conditions)
+        )
+        if query.sort in (Sort.UPLOADED_AT, Sort.RELEVANCE):  # relevance without q: newest
+            if query.after is not None:
+                statement = statement.where(key < key_of(query.after))
+            statement = statement.order_by(key.desc())
+        else:
+            sort_column = SORT_COLUMNS[query.sort]
+            if query.after is not None:
+                statement = statement.where(
+                    after_clause(query.sort, query.after, ImageRow.upload_key)
+                )
+            statement = statement.order_by(sort_column.desc(), ImageRow.upload_key.desc())
+        rows = await session.execute(statement.limit(query.limit + 1))
+        return [(row[0], row[1]) for row in rows]
+
+    async def _ranked(
+        self, session: AsyncSession, resolved: Resolved, long_words: Sequence[str]
+    ) -> tuple[list[tuple[ImageRow, str]], list[float]]:
+        """Best match first (bm25: lower is better), newest first among equal scores."""
+        query = resolved.query
+        _, conditions = self._driver(resolved, long_words)
+        score = func.bm25(literal_column("images_fts"), *WEIGHTS, type_=Float)
+        hits = (
+            select(_FTS.c.rowid.label("k"), score.label("r"))
+            .select_from(_FTS)
+            .join(ImageRow, ImageRow.upload_key == _FTS.c.rowid)
+            .where(*conditions)
+            .order_by(_FTS.c.rowid.desc())
+            .limit(RELEVANCE_WINDOW)
+            .subquery()
+        )
+        statement = select(hits.c.k, hits.c.r)
+        if query.after is not None and isinstance(query.after.value, float):
+            last_score = query.after.value
+            last_key = key_of(query.after)
+            statement = statement.where(
+                or_(hits.c.r > last_score, and_(hits.c.r == last_score, hits.c.k < last_key))
+            )
+        ranked = (
+            await session.execute(
+                statement.order_by(hits.c.r, hits.c.k.desc()).limit(query.limit + 1)
+            )
+        ).all()
+        rows = await rows_by_key(session, [k for k, _ in ranked])
+        return rows, [float(r) for _, r in ranked]

@@ -1,0 +1,139 @@
+"""Every listing shape walks an index: no page reads every visible row, or sorts them.
+
+The SQL each shape runs is captured as it executes and handed to SQLite's `EXPLAIN QUERY PLAN`.
+A plan fails on a full `SCAN images`, and on a `USE TEMP B-TREE` (a sort) unless what is sorted
+is already bounded: the merged branches (each `LIMIT n + 1`), or the matches of a text search.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from imagerepo.cache.base import NoCache
+from imagerepo.config import Settings
+from imagerepo.db.engine import create_engine, session_factory
+from imagerepo.db.repos.images import ImageRepository
+from imagerepo.models import Filters, Sort, User, Visibility
+from imagerepo.policy import ANONYMOUS, Viewer
+from imagerepo.services.search import SearchRequest
+from imagerepo.wiring import Services, build_services
+from tests.db.synthetic import synthetic
+
+SHAPES: dict[str, SearchRequest] = {
+    "first page": SearchRequest(),
+    "taken_at": SearchRequest(sort=Sort.TAKEN_AT),
+    "size": SearchRequest(sort=Sort.SIZE),
+    "owner": SearchRequest(filters=Filters(owner="alice")),
+    "private only": SearchRequest(filters=Filters(visibility=Visibility.PRIVATE)),
+    "camera and dates": SearchRequest(
+        filters=Filters(camera_make="canon", uploaded_after=datetime(2025, 1, 1, tzinfo=UTC))
+    ),
+    "keywords": SearchRequest(keywords="phot"),
+    "short keyword": SearchRequest(keywords="ph"),
+    "q": SearchRequest(q="photo"),
+    "q taken_at": SearchRequest(q="photo", sort=Sort.TAKEN_AT),
+    "q relevance": SearchRequest(q="photo OR sea", sort=Sort.RELEVANCE),
+    "q and keywords": SearchRequest(q="photo", keywords="phot"),
+    "tag": SearchRequest(filters=Filters(tags=("sea",))),
+    "has_gps": SearchRequest(filters=Filters(has_gps=True)),
+}
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[tuple[Services, User]]:
+    async with build_services(settings, cache=NoCache()) as built:
+        alice = await built.users.create(None, "alice", "alice-password-1")
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await ImageRepository(session_factory(engine)).add_many(
+                synthetic(60, alice.id, "alice")
+            )
+        finally:
+            await engine.dispose()
+        yield built, alice
+
+
+@contextmanager
+def captured() -> Iterator[list[tuple[str, Any]]]:
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+def plan(database: Path, statement: str, parameters: Any) -> list[tuple[int, int, str]]:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+    return [(row[0], row[1], row[3]) for row in rows]
+
+
+def problems(steps: list[tuple[int, int, str]]) -> list[str]:
+    found = [d for _, _, d in steps if re.match(r"SCAN images( |$)", d)]
+    bounded = any(
+        re.match(r"SCAN (\(subquery|anon_|images_fts|images_keywords)", d)
+        or d.startswith(("COMPOUND", "MERGE", "CO-ROUTINE"))
+        for _, _, d in steps
+    )
+    if any("USE TEMP B-TREE" in d for _, _, d in steps) and not bounded:
+        found.append("a sort of all visible rows")
+    return found
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("who", ["alice", "anonymous"])
+async def test_no_listing_reads_or_sorts_every_row(
+    shape: str, who: str, services: tuple[Services, User], settings: Settings
+) -> None:
+    built, alice = services
+    viewer = Viewer.of(alice) if who == "alice" else ANONYMOUS
+    request = SearchRequest(**{**_fields(SHAPES[shape]), "limit": 5})
+    first = await built.images.list(viewer, request)
+    if first.next_cursor is not None:  # the second page too: keyset conditions included
+        request = SearchRequest(**{**_fields(request), "cursor": first.next_cursor})
+    with captured() as statements:
+        listing = await built.images.list(viewer, request)
+    database = Path(settings.resolved_database_url.split("///", 1)[1])
+    if who == "anonymous" and shape in ("private only", "has_gps"):
+        assert listing.items == [] and statements == []  # answered without asking SQL
+    else:
+        assert statements
+    for statement, parameters in statements:
+        if "images" not in statement:
+            continue
+        steps = plan(database, statement, parameters)
+        assert problems(steps) == [], (shape, statement, steps)
+
+
+def _fields(request: SearchRequest) -> dict[str, Any]:
+    return {name: getattr(request, name) for name in request.__dataclass_fields__}
+
+
+async def test_the_check_catches_the_old_listing(
+    services: tuple[Services, User], settings: Settings
+) -> None:
+    """The predicate this issue replaced: an OR over visibility, then every visible row sorted."""
+    _, alice = services
+    database = Path(settings.resolved_database_url.split("///", 1)[1])
+    old = (
+        "SELECT id FROM images WHERE visibility = 'public' OR owner_id = ?"
+        " ORDER BY created_at DESC, id DESC LIMIT 51"
+    )
+    assert problems(plan(database, old, (alice.id,))) == ["a sort of all visible rows"]
+    assert problems(plan(database, "SELECT id FROM images WHERE title LIKE '%a%'", ())) != []
