@@ -1,12 +1,13 @@
 """The gallery's first page at 100 000 images: `GET /` and the first `GET /api/v1/images` page,
 timed through HTTP against a real server with the metadata cache off.
 
-Rows are loaded straight into the database in batches (the repository's own row mapping, one
+Rows are loaded straight into the database in batches (`ImageRepository.add_many`, one
 transaction per batch: no files, no decoding), owned by 20 users, 90 % public, uploads spread
-over three years. Then the server starts on them and each URL is asked `--repeat` times after a
-warm-up, anonymously and signed in (session cookie: public images plus the viewer's own). The
-issue's target: under 50 ms of server time. `/healthz` is timed the same way as the floor of
-the loopback round trip; what is above it is the server's.
+over three years, 70 % with a capture time up to a year before the upload. Then the server starts
+on them and each URL is asked `--repeat` times after a warm-up, anonymously and signed in
+(session cookie: public images plus the viewer's own). The issue's target: under 50 ms of server
+time. `/healthz` is timed the same way as the floor of the loopback round trip; what is above it
+is the server's.
 
     .venv/bin/python bench/gallery.py [--images 100000] [--repeat 30]
 """
@@ -28,19 +29,22 @@ import httpx
 from procs import ServerProcess, clean_env, free_port
 
 from imagerepo.db.engine import create_engine, migrate, session_factory
-from imagerepo.db.repos.images import _to_row
+from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.users import UserRepository
-from imagerepo.models import Image, User, Visibility
+from imagerepo.models import Image, PhotoMetadata, User, Visibility
 from imagerepo.services.ids import new_id
 
 TARGET_MS = 50.0
 ROOT_PASSWORD = "bench-root-password"  # noqa: S105 - a throwaway server's
 BATCH = 5_000
 OWNERS = 20
+# The gallery's first page, and the API's first page in upload order and in the gallery's order.
+PATHS = ("/", "/api/v1/images?limit=50", "/api/v1/images?limit=60&sort=taken_at")
 
 
 def fake_image(owner: User, n: int, start: datetime) -> Image:
     created = start + timedelta(seconds=n * 900 + random.randrange(600))
+    taken = created - timedelta(hours=random.randrange(1, 9000)) if random.random() < 0.7 else None
     return Image(
         id=new_id(),
         owner_id=owner.id,
@@ -55,6 +59,8 @@ def fake_image(owner: User, n: int, start: datetime) -> Image:
         width=4000,
         height=3000,
         created_at=created,
+        taken_at=taken,
+        metadata=PhotoMetadata(taken_at=taken),
     )
 
 
@@ -71,14 +77,15 @@ async def load(data_dir: Path, count: int, viewer: User) -> float:
             owner = User(new_id(), f"owner{k}", False, datetime.now(UTC))
             owners.append(await users.add(owner, "not-a-hash", skeleton=owner.username))
         await users.add(viewer, "not-a-hash", skeleton=viewer.username)
+        images = ImageRepository(sessions)
         start = datetime.now(UTC) - timedelta(seconds=count * 900)
         for first in range(0, count, BATCH):
-            async with sessions() as session:
-                session.add_all(
-                    _to_row(fake_image(owners[n % OWNERS], n, start))
+            await images.add_many(
+                [
+                    fake_image(owners[n % OWNERS], n, start)
                     for n in range(first, min(first + BATCH, count))
-                )
-                await session.commit()
+                ]
+            )
     finally:
         await engine.dispose()
     return time.perf_counter() - started
@@ -142,13 +149,13 @@ def main() -> None:
             floor = statistics.median(timings(anonymous, "/healthz", args.repeat))
             print(f"/healthz (loopback floor): p50 {floor:.1f} ms")
             for who, client in (("anonymous", anonymous), ("signed in", signed_in)):
-                for path in ("/", "/api/v1/images?limit=50"):
+                for path in PATHS:
                     found = timings(client, path, args.repeat)
                     p50 = statistics.median(found)
                     p95 = statistics.quantiles(found, n=20)[-1]
                     verdict = "ok" if p50 - floor < TARGET_MS else "OVER TARGET"
                     print(
-                        f"{who:9} GET {path:25} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
+                        f"{who:9} GET {path:38} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
                         f"  server ≈ {p50 - floor:5.1f} ms  {verdict}"
                     )
     print(f"(target: under {TARGET_MS:.0f} ms of server time; {os.cpu_count()} CPUs)")

@@ -3,8 +3,12 @@ headers every page carries, and user text escaped."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import httpx
 import pytest
+from PIL import Image as PILImage
 
 from imagerepo.app import create_app
 from imagerepo.config import Settings
@@ -83,3 +87,44 @@ async def test_a_closed_server_sends_visitors_to_sign_in(settings: Settings) -> 
         answer = await client.get("/images/abc")
         assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/images/abc"
         assert (await client.get("/login")).status_code == 200
+
+
+def dated_photo(taken: str, seed: int) -> bytes:
+    """A JPEG whose EXIF says it was taken at `taken` ("YYYY:MM:DD HH:MM:SS")."""
+    picture = PILImage.open(io.BytesIO(make_image(seed=seed)))
+    exif = picture.getexif()
+    exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def titles_by_month(html: str) -> list[tuple[str, list[str]]]:
+    months = []
+    for section in html.split('<section class="month"')[1:]:
+        heading = section.split("<h2>", 1)[1].split("</h2>", 1)[0]
+        months.append((heading, re.findall(r'data-title="([^"]*)"', section)))
+    return months
+
+
+async def test_grids_follow_capture_time_by_the_cameras_month_and_filter(
+    http: httpx.AsyncClient, alice: dict[str, str]
+) -> None:
+    await upload(http, alice, dated_photo("2019:07:04 10:00:00", 1), name="fireworks.jpg")
+    await upload(http, alice, make_image(seed=2), name="today.jpg")
+    await upload(http, alice, dated_photo("2021:12:31 23:30:00", 3), name="new-year.jpg")
+    page = (await http.get("/")).text
+    assert titles_by_month(page)[1:] == [
+        ("December 2021", ["new-year"]),
+        ("July 2019", ["fireworks"]),
+    ]
+    assert titles_by_month(page)[0][1] == ["today"]
+    api = page.split('data-api="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert "sort=taken_at" in api
+    listing = (await http.get(api)).json()
+    assert [item["title"] for item in listing["items"]] == ["today", "new-year", "fireworks"]
+    filtered = (await http.get("/", params={"year": "2019", "month": "", "tag": ""})).text
+    assert titles_by_month(filtered) == [("July 2019", ["fireworks"])]
+    assert 'data-api="/api/v1/images?year=2019&amp;sort=taken_at' in filtered
+    nothing = (await http.get("/", params={"year": "1999"})).text
+    assert "Nothing you may see matches this search" in nothing

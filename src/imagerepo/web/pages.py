@@ -2,11 +2,14 @@
 
 Thin, like the API's routes: find who is looking, call the image service, render. The first
 page of a grid is rendered here; the page's script fetches the next ones from `/api/v1/images`
-with the cursor the page carries.
+with the cursor the page carries. Grids are the photo timeline: capture time, newest first
+(upload time for undated photos), under the month the camera's clock said.
 """
 
 from __future__ import annotations
 
+import calendar
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,7 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from imagerepo.api.deps import services
 from imagerepo.errors import ImageRepoError, NotFound
+from imagerepo.models import Filters, Sort
 from imagerepo.policy import may_change
+from imagerepo.services.search import SearchRequest
 from imagerepo.services.versions import media_version
 from imagerepo.web.render import Visitor, page, to_login, visitor
 from imagerepo.web.tiles import PREVIEW_EDGE, by_month, details, fit, tile
@@ -24,6 +29,60 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 60  # a few screens of thumbnails; the script asks for more as the end comes near
 SIMILAR = 12
+MONTHS = list(calendar.month_name)[1:]
+Text = Annotated[str | None, Query(max_length=1000)]
+
+
+@dataclass(frozen=True, slots=True)
+class GridQuery:
+    """What a grid shows, from the page's query string: a search (`q`, the API's query
+    language) and filters, in the photo timeline's order (capture time, newest first)."""
+
+    q: str = ""
+    year: int | None = None
+    month: int | None = None
+    tag: str = ""
+
+    @classmethod
+    def parse(
+        cls, q: str | None, year: str | None, month: str | None, tag: str | None
+    ) -> GridQuery:
+        """Blank or out-of-range fields (an empty form field sends "") are simply no filter."""
+        return cls(
+            q=(q or "").strip(),
+            year=_number(year, 1, 9999),
+            month=_number(month, 1, 12),
+            tag=(tag or "").strip()[:100],
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.year or self.month or self.tag)
+
+    def request(self, owner: str | None) -> SearchRequest:
+        filters = Filters(
+            owner=owner, year=self.year, month=self.month, tags=(self.tag,) if self.tag else ()
+        )
+        return SearchRequest(q=self.q or None, filters=filters, sort=Sort.TAKEN_AT, limit=PAGE_SIZE)
+
+    def api_url(self, owner: str | None) -> str:
+        """The same listing through the API, for the script that loads the next pages."""
+        params = {
+            "q": self.q,
+            "owner": owner or "",
+            "year": self.year or "",
+            "month": self.month or "",
+            "tag": self.tag,
+        }
+        kept = {k: v for k, v in params.items() if v}
+        return "/api/v1/images?" + urlencode(
+            {**kept, "sort": Sort.TAKEN_AT.value, "limit": PAGE_SIZE}
+        )
+
+
+def _number(raw: str | None, low: int, high: int) -> int | None:
+    value = (raw or "").strip()
+    return int(value) if value.isdigit() and low <= int(value) <= high else None
 
 
 def _closed(request: Request, who: Visitor) -> bool:
@@ -34,32 +93,35 @@ def _closed(request: Request, who: Visitor) -> bool:
 async def _grid(
     request: Request,
     who: Visitor,
+    grid: GridQuery,
     *,
     heading: str,
     owner: str | None,
-    query: str | None,
     empty: str,
 ) -> Response:
     images = services(request).images
     error = None
     items, next_cursor = [], None
     try:
-        listing = await images.list(who.viewer, owner=owner, keywords=query, limit=PAGE_SIZE)
+        listing = await images.list(who.viewer, grid.request(owner))
         items, next_cursor = listing.items, listing.next_cursor
     except ImageRepoError as exc:
         error = exc.message
-    api_params = {k: v for k, v in (("owner", owner), ("keywords", query)) if v}
+    if grid.active:
+        empty = "Nothing you may see matches this search. Try fewer words or other filters."
     return page(
         request,
         "timeline.html",
         who,
         title=heading,
         heading=heading,
-        query=query or "",
+        query=grid.q,
+        grid=grid,
+        month_names=MONTHS,
         search_action=request.url.path,
         months=by_month([tile(image, who.viewer) for image in items]),
         next_cursor=next_cursor or "",
-        api_url="/api/v1/images?" + urlencode({**api_params, "limit": PAGE_SIZE}),
+        api_url=grid.api_url(owner),
         empty=empty,
         error=error,
     )
@@ -67,37 +129,40 @@ async def _grid(
 
 @router.get("/", response_class=HTMLResponse)
 async def timeline(
-    request: Request, q: Annotated[str | None, Query(max_length=1000)] = None
+    request: Request,
+    q: Text = None,
+    year: Text = None,
+    month: Text = None,
+    tag: Text = None,
 ) -> Response:
     who = await visitor(request)
     if _closed(request, who):
         return to_login(request)
-    if q and q.strip():
-        empty = f"Nothing you may see matches “{q.strip()}”. Try fewer or other words."
-        heading = f"Search: {q.strip()}"
-    elif who.user is not None:
-        empty = "No photos here yet. Upload your first ones: they show up here, newest first."
-        heading = "Timeline"
-    else:
-        empty = "No public photos yet. Sign in to upload some."
-        heading = "Timeline"
-    return await _grid(request, who, heading=heading, owner=None, query=q, empty=empty)
+    grid = GridQuery.parse(q, year, month, tag)
+    empty = (
+        "No photos here yet. Upload your first ones: they show up here, newest first."
+        if who.user is not None
+        else "No public photos yet. Sign in to upload some."
+    )
+    heading = f"Search: {grid.q}" if grid.q else "Timeline"
+    return await _grid(request, who, grid, heading=heading, owner=None, empty=empty)
 
 
 @router.get("/mine", response_class=HTMLResponse)
 async def my_images(
-    request: Request, q: Annotated[str | None, Query(max_length=1000)] = None
+    request: Request,
+    q: Text = None,
+    year: Text = None,
+    month: Text = None,
+    tag: Text = None,
 ) -> Response:
     who = await visitor(request)
     if who.user is None:
         return to_login(request)
-    empty = (
-        f"None of your photos matches “{q.strip()}”."
-        if q and q.strip()
-        else "You have no photos yet. Upload some: drop files or whole folders on the upload page."
-    )
+    empty = "You have no photos yet. Upload some: drop files or whole folders on the upload page."
+    grid = GridQuery.parse(q, year, month, tag)
     return await _grid(
-        request, who, heading="My images", owner=who.user.username, query=q, empty=empty
+        request, who, grid, heading="My images", owner=who.user.username, empty=empty
     )
 
 

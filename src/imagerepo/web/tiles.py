@@ -1,13 +1,13 @@
 """What the pages show of an image: grid tiles grouped by month, and the metadata table.
 
-The scripts build the same tiles from the API's JSON (`static/js/tiles.js`); both take the
-month from the upload time, the order the listing comes in.
+The scripts build the same tiles from the API's JSON (`static/js/tiles.js`), under the same
+months (`month_of`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 
 from imagerepo.models import Image, Visibility
@@ -24,8 +24,14 @@ def fit(width: int, height: int, edge: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def month_of(moment: datetime) -> str:
-    return moment.strftime("%B %Y")
+def month_of(image: Image) -> str:
+    """The month an image is filed under: of the camera's own clock when the file gave one,
+    else of its capture (or upload) time in UTC, as the API's timeline counts them."""
+    local = image.metadata.taken_at_local or ""
+    year, month = local[:4], local[5:7]
+    if local[4:5] == "-" and year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
+        return datetime(max(int(year), 1), int(month), 1).strftime("%B %Y")
+    return (image.taken_at or image.created_at).astimezone(UTC).strftime("%B %Y")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,7 @@ def tile(image: Image, viewer: Viewer) -> Tile:
         preview_url=f"/api/v1/images/{image.id}/preview?v={version}",
         width=width,
         height=height,
-        month=month_of(image.created_at),
+        month=month_of(image),
     )
 
 

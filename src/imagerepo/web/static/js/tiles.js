@@ -1,5 +1,5 @@
 // Grid tiles built from the API's JSON: the same markup as templates/_tile.html, and the same
-// month headings (upload time, UTC). User text only ever goes in through textContent,
+// month headings. User text only ever goes in through textContent,
 // attributes and dataset, never as HTML.
 
 const THUMBNAIL_EDGE = 256;
@@ -9,8 +9,17 @@ export function fit(width, height, edge) {
   return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
 }
 
-export function monthOf(iso) {
-  return new Date(iso).toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
+const MONTH = { month: "long", year: "numeric", timeZone: "UTC" };
+
+// The month an image is filed under, as web/tiles.py month_of: the camera's own clock when the
+// file gave one, else capture (or upload) time in UTC.
+export function monthOf(item) {
+  const local = (item.metadata && item.metadata.taken_at_local) || "";
+  const match = /^(\d{4})-(\d{2})/.exec(local);
+  if (match && Number(match[2]) >= 1 && Number(match[2]) <= 12) {
+    return new Date(Date.UTC(Math.max(Number(match[1]), 1), Number(match[2]) - 1, 1)).toLocaleString("en-US", MONTH);
+  }
+  return new Date(item.taken_at || item.created_at).toLocaleString("en-US", MONTH);
 }
 
 export function tileElement(item, viewer) {
@@ -67,7 +76,7 @@ export function updateTile(li, item) {
 
 export function appendItems(container, items, viewer) {
   for (const item of items) {
-    const month = monthOf(item.created_at);
+    const month = monthOf(item);
     let section = container.lastElementChild;
     if (!section || section.dataset.month !== month) {
       section = document.createElement("section");
