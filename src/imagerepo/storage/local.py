@@ -45,29 +45,14 @@ class LocalBlobStore:
         return True
 
     async def put_bytes(self, key: str, data: bytes) -> None:
-        await to_thread.run_sync(self._put_bytes, key, data)
-
-    def _put_bytes(self, key: str, data: bytes) -> None:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".put-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(name, 0o640)
-            os.replace(name, target)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(name)
-            raise
-        _fsync_dir(target.parent)
+        await to_thread.run_sync(self._write, key, data, True)
 
     async def put_if_absent(self, key: str, data: bytes) -> bool:
-        return await to_thread.run_sync(self._put_if_absent, key, data)
+        return await to_thread.run_sync(self._write, key, data, False)
 
-    def _put_if_absent(self, key: str, data: bytes) -> bool:
+    def _write(self, key: str, data: bytes, overwrite: bool) -> bool:
+        """Write a temp file beside the target, fsync it, then move it in: `os.replace` (last
+        writer wins) or `os.link`, atomic and refused if the name exists (exactly one wins)."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=".put-", dir=target.parent)
@@ -77,15 +62,18 @@ class LocalBlobStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(name, 0o640)
-            try:
-                os.link(name, target)  # atomic, and fails if the name exists: exactly one wins
-            except FileExistsError:
-                return False
-            _fsync_dir(target.parent)
-            return True
+            if overwrite:
+                os.replace(name, target)
+            else:
+                try:
+                    os.link(name, target)
+                except FileExistsError:
+                    return False
         finally:
             with suppress(FileNotFoundError):
-                os.unlink(name)
+                os.unlink(name)  # gone after a replace; the spare name after a link
+        _fsync_dir(target.parent)
+        return True
 
     async def get(self, sha256: str, chunk_size: int = DEFAULT_CHUNK) -> AsyncIterator[bytes]:
         async for chunk in self.get_range(sha256, 0, None, chunk_size):
