@@ -283,11 +283,18 @@ def test_edit_and_make_private_hides_it_from_others(
     no_blocking_violations(page)
     shoot(page, screenshots, "image")
     page.fill("#description", "harbour at dusk, <b>edited</b>")
+    page.fill("#tags", "sea, Evening ,  ")
     page.check("input[name=visibility][value=private]")
     page.click("#edit button[type=submit]")
     page.wait_for_selector("#status:has-text('Saved')")
+    assert page.inner_text("#tag-list").split() == ["sea", "Evening"]
     page.reload()
     assert page.inner_text("#description-text") == "harbour at dusk, <b>edited</b>"
+    assert page.input_value("#tags") == "sea, Evening"
+    page.click("#tag-list >> text=Evening")
+    page.wait_for_url(re.compile(r"tag=Evening"))
+    assert visit.tile_ids() == [image_id]
+    page = visit.go(f"/images/{image_id}")
     assert "Private" in page.inner_text("table.details")
     # Another user, and a visitor who is not signed in, cannot see it anywhere.
     bob = Visit(chromium, gallery)

@@ -1,4 +1,4 @@
-// The image page, for its owner: save the description and visibility, or delete the image.
+// The image page, for its owner: save the description, tags and visibility, or delete the image.
 
 import { api, confirmDialog } from "./api.js";
 
@@ -7,14 +7,34 @@ const form = document.getElementById("edit");
 const status = document.getElementById("status");
 const url = `/api/v1/images/${encodeURIComponent(article.dataset.id)}`;
 
+function showTags(tags) {
+  const list = document.getElementById("tag-list");
+  list.replaceChildren(
+    ...tags.map((tag) => {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = `/?tag=${encodeURIComponent(tag)}`;
+      link.textContent = tag;
+      item.append(link);
+      return item;
+    }),
+  );
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const data = new FormData(form);
   try {
+    const tags = data
+      .get("tags")
+      .split(",")
+      .map((tag) => tag.trim())
+      .filter(Boolean);
     const item = await api(url, {
       method: "PATCH",
-      json: { description: data.get("description"), visibility: data.get("visibility") },
+      json: { description: data.get("description"), visibility: data.get("visibility"), tags },
     });
+    showTags(item.tags);
     let caption = document.getElementById("description-text");
     if (!caption) {
       caption = document.createElement("figcaption");
