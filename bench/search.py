@@ -147,8 +147,11 @@ class Client:
 
     def __init__(self, port: int) -> None:
         self._port = port
-        self._connection = http.client.HTTPConnection("127.0.0.1", port)
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.headers: dict[str, str] = {}
+
+    def close(self) -> None:
+        self._connection.close()
 
     def call(self, method: str, path: str, body: bytes | None = None, **extra: str) -> bytes:
         headers = {**self.headers, **extra}
@@ -158,7 +161,7 @@ class Client:
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             # The server closes idle keep-alive connections; open a new one, once.
             self._connection.close()
-            self._connection = http.client.HTTPConnection("127.0.0.1", self._port)
+            self._connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=60)
             self._connection.request(method, path, body=body, headers=headers)
             answer = self._connection.getresponse()
         data = answer.read()
@@ -212,6 +215,8 @@ def shapes(database: Path, sample_id: str) -> dict[str, str]:
     deep = base64.urlsafe_b64encode(json.dumps([moment, image_id]).encode()).decode().rstrip("=")
     base = "/api/v1/images?limit=50"
     return {
+        "baseline: GET /healthz (HTTP floor)": "/healthz",
+        "baseline: empty page (q matches nothing)": f"{base}&q=qqqqqq",
         "first page": base,
         "deep cursor page (90 % down)": f"{base}&cursor={deep}",
         "owner filter (owner042)": f"{base}&owner=owner042",
@@ -312,11 +317,15 @@ def main() -> None:
         ).fetchone()[0]
     rows: list[tuple[str, str, tuple[float, float, float]]] = []
     with server.start():
-        signed_in, anonymous = Client(port), Client(port)
-        signed_in.sign_in("owner001")
+        signer = Client(port)
+        signer.sign_in("owner001")
         for name, path in shapes(database, sample_id).items():
-            for who, client in (("owner", signed_in), ("anonymous", anonymous)):
+            for who in ("owner", "anonymous"):
+                # A fresh connection per series: no connection sits idle between series.
+                client = Client(port)
+                client.headers = signer.headers if who == "owner" else {}
                 result = timed(lambda c=client, p=path: c.call("GET", p), args.requests)
+                client.close()
                 rows.append((name, who, result))
                 print(f"{name:42} {who:9} p50 {result[0]:7.2f}  p95 {result[1]:7.2f}"
                       f"  p99 {result[2]:7.2f} ms", flush=True)  # fmt: skip

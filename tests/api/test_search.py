@@ -288,3 +288,21 @@ async def test_search_by_image(
     assert_error(await search(alice, b"not an image"), 415)
     listed = (await http.get("/api/v1/images", headers=alice)).json()["items"]
     assert [i["id"] for i in listed] == [shown["id"]]  # nothing was stored
+
+
+async def test_frequent_terms_in_another_order_probe_instead_of_sorting(
+    http: httpx.AsyncClient, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of answering a text search in taken_at or size order give the same pages."""
+    for i in range(6):
+        await upload(http, alice, photo(i, taken=f"201{i}:0{i + 1}:01 10:00:00"), name=f"boat {i}")
+    await upload(http, alice, make_image(seed=9), name="field.jpg")
+    expected = {
+        (sort, param): await walk(http, alice, 2, sort=sort, **{param: "boat"})
+        for sort in ("taken_at", "size")
+        for param in ("q", "keywords")
+    }
+    monkeypatch.setattr("imagerepo.db.search.sqlite.SORT_BY_PROBING", 2)
+    for (sort, param), pages in expected.items():
+        assert await walk(http, alice, 2, sort=sort, **{param: "boat"}) == pages
+        assert len(pages) == 6

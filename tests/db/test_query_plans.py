@@ -43,6 +43,8 @@ SHAPES: dict[str, SearchRequest] = {
     "q": SearchRequest(q="photo"),
     "q taken_at": SearchRequest(q="photo", sort=Sort.TAKEN_AT),
     "q relevance": SearchRequest(q="photo OR sea", sort=Sort.RELEVANCE),
+    "q size (probing)": SearchRequest(q="photo", sort=Sort.SIZE),
+    "keywords taken_at (probing)": SearchRequest(keywords="phot", sort=Sort.TAKEN_AT),
     "q and keywords": SearchRequest(q="photo", keywords="phot"),
     "tag": SearchRequest(filters=Filters(tags=("sea",))),
     "has_gps": SearchRequest(filters=Filters(has_gps=True)),
@@ -99,9 +101,15 @@ def problems(steps: list[tuple[int, int, str]]) -> list[str]:
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("who", ["alice", "anonymous"])
 async def test_no_listing_reads_or_sorts_every_row(
-    shape: str, who: str, services: tuple[Services, User], settings: Settings
+    shape: str,
+    who: str,
+    services: tuple[Services, User],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     built, alice = services
+    if shape.endswith("(probing)"):  # as if these few matches were many
+        monkeypatch.setattr("imagerepo.db.search.sqlite.SORT_BY_PROBING", 3)
     viewer = Viewer.of(alice) if who == "alice" else ANONYMOUS
     request = SearchRequest(**{**_fields(SHAPES[shape]), "limit": 5})
     first = await built.images.list(viewer, request)

@@ -14,6 +14,7 @@ the filters, sort columns and keyset conditions defined here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import copy
 from datetime import datetime
 
 from sqlalchemy import (
@@ -156,6 +157,12 @@ class Resolved:
     @property
     def visible(self) -> ColumnElement[bool]:
         return or_(*self.branches)
+
+    def narrowed(self, extra: Sequence[ColumnElement[bool]]) -> Resolved:
+        """The same query with more conditions on every row."""
+        narrower = copy(self)
+        narrower.clauses = [*self.clauses, *extra]
+        return narrower
 
 
 async def resolve(

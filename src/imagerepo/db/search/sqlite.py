@@ -33,6 +33,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     column,
+    exists,
     func,
     literal_column,
     or_,
@@ -59,6 +60,10 @@ from imagerepo.models import ImageQuery, MonthCount, Page, Sort, Term, TextQuery
 
 #: bm25 scores only this many of the newest visible matches (FIELD-NOTES: 3-15 ms at 2 000).
 RELEVANCE_WINDOW = 2000
+#: From this many matches on, an order other than upload order walks that order's index and
+#: probes the FTS index per row (cost ~ limit / share of rows matching) instead of sorting
+#: every match (cost ~ matches). Near sqrt(limit * rows) for a million rows.
+SORT_BY_PROBING = 5000
 #: Column weights for bm25: title, filename, description, tags, camera, lens.
 WEIGHTS = (10.0, 4.0, 2.0, 8.0, 1.0, 1.0)
 
@@ -116,6 +121,11 @@ class SqliteSearch:
             if query.sort is Sort.RELEVANCE and query.text is not None:
                 rows, scores = await self._ranked(session, resolved, long_words)
                 return page_of(rows, query, scores)
+            if query.sort in SORT_COLUMNS and await self._many_matches(session, query, long_words):
+                # Frequent terms in another order than upload: walk the order's index and ask
+                # the FTS index about each row, rather than sorting every match.
+                probes = self._probes(query, long_words)
+                return page_of(await walk_indexes(session, resolved.narrowed(probes)), query)
             return page_of(await self._matching(session, resolved, long_words), query)
 
     async def timeline(self, query: ImageQuery) -> list[MonthCount]:
@@ -137,6 +147,34 @@ class SqliteSearch:
                 .order_by(ImageRow.local_month.desc())
             )
             return [MonthCount(month=str(m), count=int(n)) for m, n in rows]
+
+    @staticmethod
+    def _match_conditions(
+        query: ImageQuery, long_words: Sequence[str]
+    ) -> list[tuple[TableClause, ColumnElement[bool]]]:
+        found = []
+        if query.text is not None:
+            found.append((_FTS, _matches("images_fts", match_expression(query.text))))
+        if long_words:
+            found.append((_KEYWORDS, _matches("images_keywords", keywords_expression(long_words))))
+        return found
+
+    async def _many_matches(
+        self, session: AsyncSession, query: ImageQuery, long_words: Sequence[str]
+    ) -> bool:
+        """Whether the first text condition matches at least SORT_BY_PROBING rows (counted
+        up to that many, so the question costs little whatever the answer)."""
+        table_, condition = self._match_conditions(query, long_words)[0]
+        counted = select(table_.c.rowid).where(condition).limit(SORT_BY_PROBING).subquery()
+        found = await session.scalar(select(func.count()).select_from(counted))
+        return int(found or 0) >= SORT_BY_PROBING
+
+    def _probes(self, query: ImageQuery, long_words: Sequence[str]) -> list[ColumnElement[bool]]:
+        """One EXISTS per text condition, looked up by rowid for the row being walked."""
+        return [
+            exists().where(table_.c.rowid == ImageRow.upload_key, condition)
+            for table_, condition in self._match_conditions(query, long_words)
+        ]
 
     def _driver(
         self, resolved: Resolved, long_words: Sequence[str]
