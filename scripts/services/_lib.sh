@@ -15,7 +15,7 @@ DIR=$(cd "$DIR" && pwd)
 PIDFILE=$DIR/$NAME.pid
 
 running() {
-    [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+    [ -s "$PIDFILE" ] && alive "$(cat "$PIDFILE")"
 }
 
 # wait_for CMD...: retry a readiness probe for up to 30 s (a service binding, not a timing guess).
@@ -29,13 +29,18 @@ wait_for() {
     return 1
 }
 
+# alive PID: running and not a zombie (in a container nobody may reap an exited daemon).
+alive() {
+    kill -0 "$1" 2>/dev/null && ! grep -qE '^[0-9]+ \(.*\) Z' "/proc/$1/stat" 2>/dev/null
+}
+
 stop_pid() {
     if running; then
         local pid
         pid=$(cat "$PIDFILE")
         kill "$pid"
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+        for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
+        if alive "$pid"; then kill -9 "$pid"; fi
     fi
     rm -f "$PIDFILE"
 }
