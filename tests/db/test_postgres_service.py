@@ -21,6 +21,8 @@ def test_the_session_postgres_answers(postgres_url: str) -> None:
             str(url.port),
             "-U",
             "postgres",
+            "-d",
+            url.path.lstrip("/"),
             "-tAc",
             "SELECT current_database(), current_setting('server_version_num')::int >= 150000",
         ],
