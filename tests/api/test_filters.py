@@ -119,3 +119,25 @@ async def test_timeline(
     assert await months(alice, keywords="harb") == {"2020-01": 1}
     assert await months(alice, visibility="private") == {"2021-05": 1}
     assert await months(alice, year=2021) == {"2021-05": 2}
+
+
+async def test_timeline_follows_visibility_changes_and_deletes(
+    http: httpx.AsyncClient, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    first = await upload(http, alice, photo(1, taken="2021:05:03 10:00:00"))
+    second = await upload(http, alice, photo(2, taken="2021:05:04 10:00:00"))
+
+    async def counts(headers: dict[str, str], **params: Any) -> dict[str, int]:
+        answer = await http.get("/api/v1/timeline", params=params, headers=headers)
+        return {m["month"]: m["count"] for m in answer.json()["months"]}
+
+    assert await counts(bob) == {"2021-05": 2}
+    await http.patch(f"/api/v1/images/{first['id']}", json={"visibility": "private"}, headers=alice)
+    assert await counts(bob) == {"2021-05": 1}
+    assert await counts(alice) == {"2021-05": 2}
+    assert await counts(alice, visibility="private") == {"2021-05": 1}
+    assert await counts(bob, owner="alice", month=5) == {"2021-05": 1}
+    assert (await http.delete(f"/api/v1/images/{second['id']}", headers=alice)).status_code == 204
+    assert await counts(bob) == {}
+    assert await counts(alice, year=2021) == {"2021-05": 1}
+    assert await counts(alice, year=2020) == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from imagerepo.db.tables import ImageRow
 from imagerepo.models import Scope, Visibility
@@ -28,6 +29,7 @@ def visible_branches(
     owner_id: str | None = None,
     visibility: Visibility | None = None,
     own_only: bool = False,
+    columns: tuple[InstrumentedAttribute[str], InstrumentedAttribute[str]] | None = None,
 ) -> list[ColumnElement[bool]]:
     """The scope as disjoint equality predicates, one per index walk: "public rows" and, per
     owner of the scope, "this owner's private rows" (plus their public ones when those are not
@@ -37,8 +39,10 @@ def visible_branches(
 
     `owner_id` and `visibility` narrow the branches (filters can only narrow what the scope
     admits); `own_only` drops everyone else's rows, for filters on fields only an owner may
-    see (location): nobody learns which of another's images carry one.
+    see (location): nobody learns which of another's images carry one. `columns` (owner id,
+    visibility) put the same branches on another table than `images`.
     """
+    owner_column, visibility_column = columns or (ImageRow.owner_id, ImageRow.visibility)
     public = Visibility.PUBLIC.value
     private = Visibility.PRIVATE.value
     want_public = visibility in (None, Visibility.PUBLIC)
@@ -47,14 +51,14 @@ def visible_branches(
     public_branch = scope.public and want_public and not own_only
     if public_branch:
         if owner_id is None:
-            branches.append(ImageRow.visibility == public)
+            branches.append(visibility_column == public)
         else:
-            branches.append(and_(ImageRow.owner_id == owner_id, ImageRow.visibility == public))
+            branches.append(and_(owner_column == owner_id, visibility_column == public))
     for owner in sorted(scope.owner_ids):
         if owner_id is not None and owner != owner_id:
             continue
         if want_private:
-            branches.append(and_(ImageRow.owner_id == owner, ImageRow.visibility == private))
+            branches.append(and_(owner_column == owner, visibility_column == private))
         if want_public and not public_branch:
-            branches.append(and_(ImageRow.owner_id == owner, ImageRow.visibility == public))
+            branches.append(and_(owner_column == owner, visibility_column == public))
     return branches

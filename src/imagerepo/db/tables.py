@@ -141,3 +141,16 @@ class ImageTagRow(Base):
         String(32), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
     )
     tag_key: Mapped[str] = mapped_column(String(100), primary_key=True)  # folded
+
+
+class ImageMonthCountRow(Base):
+    """How many images each owner has per visibility and local month: the timeline without
+    text or field filters reads this instead of counting rows. On SQLite, triggers on `images`
+    keep it in step in the same transaction (migration 0006)."""
+
+    __tablename__ = "image_month_counts"
+
+    owner_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    visibility: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)

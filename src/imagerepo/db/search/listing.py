@@ -146,6 +146,7 @@ class Resolved:
     def __init__(self, query: ImageQuery, owner_id: str | None, short_keywords: Sequence[str]):
         filters = query.filters
         self.query = query
+        self.owner_id = owner_id
         self.branches = visible_branches(
             query.scope,
             owner_id=owner_id,
