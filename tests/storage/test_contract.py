@@ -96,3 +96,45 @@ async def test_keys_that_are_not_digests_are_refused(store: BlobStore) -> None:
 
 async def test_ping(store: BlobStore) -> None:
     await store.ping()
+
+
+async def test_open_gives_size_etag_and_a_range(store: BlobStore, tmp_path: Path) -> None:
+    data = os.urandom(50_000)
+    key, source = staged(tmp_path, data)
+    await store.put(key, source)
+    async with await store.open(key) as whole:
+        assert (whole.info.size, whole.start, whole.end, whole.length) == (
+            50_000,
+            0,
+            50_000,
+            50_000,
+        )
+        assert whole.info.etag == (await store.stat(key)).etag
+        assert b"".join([c async for c in whole]) == data
+    async with await store.open(key, 100, 200) as part:
+        assert (part.start, part.end, part.info.size) == (100, 200, 50_000)
+        assert b"".join([c async for c in part]) == data[100:200]
+    async with await store.open(key, 49_990) as tail:
+        assert b"".join([c async for c in tail]) == data[49_990:]
+    async with await store.open(key, 60_000) as past:
+        assert past.length == 0 and b"".join([c async for c in past]) == b""
+    with pytest.raises(NotFound):
+        await store.open(hashlib.sha256(b"absent").hexdigest())
+
+
+async def test_an_open_handle_survives_a_delete(store: BlobStore, tmp_path: Path) -> None:
+    data = os.urandom(200_000)
+    key, source = staged(tmp_path, data)
+    await store.put(key, source)
+    blob = await store.open(key, chunk_size=64 * 1024)
+    await store.delete(key)
+    async with blob:
+        assert b"".join([c async for c in blob]) == data
+    assert not await store.exists(key)
+
+
+async def test_an_unread_handle_can_be_closed(store: BlobStore, tmp_path: Path) -> None:
+    key, source = staged(tmp_path, b"never read")
+    await store.put(key, source)
+    blob = await store.open(key)
+    await blob.aclose()

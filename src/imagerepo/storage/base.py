@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Protocol
 
 DEFAULT_CHUNK = 256 * 1024
@@ -18,6 +19,40 @@ class BlobInfo:
     key: str
     size: int
     etag: str
+
+
+@dataclass(slots=True)
+class OpenBlob:
+    """A read handle: the bytes `start` to `end` (exclusive) of one blob, already pinned (an open
+    file, a GET whose answer has begun), so a delete that lands now cannot cut the read short.
+    Iterate it for the bytes; close it (`async with`, or `aclose`) whether or not it was read."""
+
+    info: BlobInfo
+    start: int
+    end: int
+    _chunks: AsyncIterator[bytes] = field(repr=False)
+    _close: Callable[[], Awaitable[None]] = field(repr=False)
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await self._close()
+
+    async def __aenter__(self) -> OpenBlob:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 class BlobStore(Protocol):
@@ -51,6 +86,13 @@ class BlobStore(Protocol):
         self, key: str, start: int, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
     ) -> AsyncIterator[bytes]:
         """Stream bytes `start` up to (not including) `end`, or to the end of the blob."""
+        ...
+
+    async def open(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> OpenBlob:
+        """A read handle on bytes `start` to `end` (default: to the end, clamped to the size);
+        raises `NotFound` if absent. The answer to a Range request, with size and ETag."""
         ...
 
     async def stat(self, key: str) -> BlobInfo:

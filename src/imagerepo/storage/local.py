@@ -13,7 +13,7 @@ import anyio
 from anyio import to_thread
 
 from imagerepo.errors import NotFound, ServiceUnavailable
-from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo
+from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo, OpenBlob
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -82,28 +82,41 @@ class LocalBlobStore:
     async def get_range(
         self, key: str, start: int, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
     ) -> AsyncIterator[bytes]:
+        async with await self.open(key, start, end, chunk_size) as blob:
+            async for chunk in blob:
+                yield chunk
+
+    async def open(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> OpenBlob:
         path = self._path(key)
         try:
             handle = await anyio.open_file(path, "rb")
         except FileNotFoundError as exc:
             raise NotFound("no such blob") from exc
-        async with handle:
-            await handle.seek(start)
-            left = None if end is None else max(0, end - start)
-            while left is None or left > 0:
-                chunk = await handle.read(chunk_size if left is None else min(chunk_size, left))
-                if not chunk:
-                    break
-                if left is not None:
-                    left -= len(chunk)
+        try:
+            size = (await to_thread.run_sync(os.fstat, handle.wrapped.fileno())).st_size
+            stop = size if end is None else min(end, size)
+            await handle.seek(min(start, stop))
+        except BaseException:
+            await handle.aclose()
+            raise
+
+        async def chunks() -> AsyncIterator[bytes]:
+            left = max(0, stop - start)
+            while left > 0 and (chunk := await handle.read(min(chunk_size, left))):
+                left -= len(chunk)
                 yield chunk
+
+        info = BlobInfo(key=key, size=size, etag=f'"{key}"')  # content-addressed: immutable
+        return OpenBlob(info, min(start, stop), stop, chunks(), handle.aclose)
 
     async def stat(self, key: str) -> BlobInfo:
         try:
             size = (await anyio.Path(self._path(key)).stat()).st_size
         except FileNotFoundError as exc:
             raise NotFound("no such blob") from exc
-        return BlobInfo(key=key, size=size, etag=f'"{key}"')  # content-addressed: immutable
+        return BlobInfo(key=key, size=size, etag=f'"{key}"')
 
     async def walk(self) -> AsyncIterator[str]:
         """One `ab/` folder (1/256 of the store) listed per worker-thread call."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -30,7 +30,7 @@ from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError, Pre
 from obstore.store import S3Store
 
 from imagerepo.errors import NotFound, ServiceUnavailable
-from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo
+from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo, OpenBlob
 
 if TYPE_CHECKING:
     from obstore import GetOptions
@@ -142,17 +142,31 @@ class S3BlobStore:
     async def get_range(
         self, key: str, start: int, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
     ) -> AsyncIterator[bytes]:
+        async with await self.open(key, start, end, chunk_size) as blob:
+            async for chunk in blob:
+                yield chunk
+
+    async def open(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> OpenBlob:
+        """The GET is sent, and its answer begun, before this returns: the bytes are pinned."""
         path = self._path(key)
-        if end is not None and end <= start:
-            await self.stat(key)  # still NotFound for a missing key
-            return
         options: GetOptions = {}
-        if end is not None:
-            options["range"] = (start, end)
-        elif start:
-            options["range"] = {"offset": start}
+        if (end is not None and end <= start) or (start > 0 and end is None):
+            info = await self.stat(key)  # S3 refuses empty and past-the-end ranges: answer here
+            end = info.size if end is None else min(end, info.size)
+            if start >= end:
+                return OpenBlob(info, end, end, _no_chunks(), _nothing)
+        if end is not None or start:
+            options["range"] = (start, end) if end is not None else {"offset": start}
         result = await self._call(lambda: obstore.get_async(self._store, path, options=options))
-        stream = result.stream(min_chunk_size=chunk_size)
+        meta = result.meta
+        info = BlobInfo(key=key, size=meta["size"], etag=meta["e_tag"] or f'"{key}"')
+        first, stop = result.range
+        chunks = self._chunks(result.stream(min_chunk_size=chunk_size))
+        return OpenBlob(info, first, stop, chunks, chunks.aclose)
+
+    async def _chunks(self, stream: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in stream:
                 yield bytes(chunk)
@@ -194,3 +208,12 @@ class S3BlobStore:
         await self.put_bytes(key, b"ping")
         await self.stat(key)
         await self.delete(key)
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
+
+
+async def _nothing() -> None:
+    return None
