@@ -116,3 +116,23 @@ class BlobStore(Protocol):
     async def ping(self) -> None:
         """Raise `ServiceUnavailable` unless the store can be read and written now."""
         ...
+
+
+class ReadsThroughOpen:
+    """`get` and `get_range` for a store whose reads all go through its `open`."""
+
+    async def open(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> OpenBlob:
+        raise NotImplementedError
+
+    async def get(self, sha256: str, chunk_size: int = DEFAULT_CHUNK) -> AsyncIterator[bytes]:
+        async for chunk in self.get_range(sha256, 0, None, chunk_size):
+            yield chunk
+
+    async def get_range(
+        self, key: str, start: int, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> AsyncIterator[bytes]:
+        async with await self.open(key, start, end, chunk_size) as blob:
+            async for chunk in blob:
+                yield chunk

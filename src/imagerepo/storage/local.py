@@ -13,12 +13,12 @@ import anyio
 from anyio import to_thread
 
 from imagerepo.errors import NotFound, ServiceUnavailable
-from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo, OpenBlob
+from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo, OpenBlob, ReadsThroughOpen
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
-class LocalBlobStore:
+class LocalBlobStore(ReadsThroughOpen):
     """Blobs as files. `put` renames an fsynced staged file into place, then fsyncs the folder,
     so a crash leaves either the whole blob under its name or nothing."""
 
@@ -74,17 +74,6 @@ class LocalBlobStore:
                 os.unlink(name)  # gone after a replace; the spare name after a link
         _fsync_dir(target.parent)
         return True
-
-    async def get(self, sha256: str, chunk_size: int = DEFAULT_CHUNK) -> AsyncIterator[bytes]:
-        async for chunk in self.get_range(sha256, 0, None, chunk_size):
-            yield chunk
-
-    async def get_range(
-        self, key: str, start: int, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
-    ) -> AsyncIterator[bytes]:
-        async with await self.open(key, start, end, chunk_size) as blob:
-            async for chunk in blob:
-                yield chunk
 
     async def open(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = DEFAULT_CHUNK

@@ -30,7 +30,7 @@ from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError, Pre
 from obstore.store import S3Store
 
 from imagerepo.errors import NotFound, ServiceUnavailable
-from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo, OpenBlob
+from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo, OpenBlob, ReadsThroughOpen
 
 if TYPE_CHECKING:
     from obstore import GetOptions
@@ -81,7 +81,7 @@ def make_s3_store(
     )
 
 
-class S3BlobStore:
+class S3BlobStore(ReadsThroughOpen):
     """The `BlobStore` protocol on one bucket prefix."""
 
     def __init__(self, store: S3Store, *, description: str = "s3") -> None:
@@ -134,17 +134,6 @@ class S3BlobStore:
 
     async def put_if_absent(self, key: str, data: bytes) -> bool:
         return await self._create(self._path(key), data)
-
-    async def get(self, sha256: str, chunk_size: int = DEFAULT_CHUNK) -> AsyncIterator[bytes]:
-        async for chunk in self.get_range(sha256, 0, None, chunk_size):
-            yield chunk
-
-    async def get_range(
-        self, key: str, start: int, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
-    ) -> AsyncIterator[bytes]:
-        async with await self.open(key, start, end, chunk_size) as blob:
-            async for chunk in blob:
-                yield chunk
 
     async def open(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = DEFAULT_CHUNK
