@@ -95,6 +95,14 @@ def problems(steps: list[tuple[int, int, str]]) -> list[str]:
     )
     if any("USE TEMP B-TREE" in d for _, _, d in steps) and not bounded:
         found.append("a sort of all visible rows")
+    # A text search must read its matches first: images walked by an index with the MATCH
+    # nested inside, at the same level, runs the full-text query once per row.
+    walks = [
+        (i, parent) for i, (_, parent, d) in enumerate(steps) if d.startswith("SEARCH images ")
+    ]
+    texts = [(i, parent) for i, (_, parent, d) in enumerate(steps) if "VIRTUAL TABLE" in d]
+    if any(w < t and wp == tp for w, wp in walks for t, tp in texts):
+        found.append("a MATCH per row walked")
     return found
 
 
@@ -117,6 +125,7 @@ async def test_no_listing_reads_or_sorts_every_row(
         request = SearchRequest(**{**_fields(request), "cursor": first.next_cursor})
     with captured() as statements:
         listing = await built.images.list(viewer, request)
+        await built.images.timeline(viewer, request)
     database = Path(settings.resolved_database_url.split("///", 1)[1])
     if who == "anonymous" and shape in ("private only", "has_gps"):
         assert listing.items == [] and statements == []  # answered without asking SQL

@@ -23,13 +23,16 @@ def visible_in(scope: Scope) -> ColumnElement[bool]:
     return clauses[0] if len(clauses) == 1 else or_(*clauses)
 
 
+_Column = ColumnElement[str] | InstrumentedAttribute[str]
+
+
 def visible_branches(
     scope: Scope,
     *,
     owner_id: str | None = None,
     visibility: Visibility | None = None,
     own_only: bool = False,
-    columns: tuple[InstrumentedAttribute[str], InstrumentedAttribute[str]] | None = None,
+    columns: tuple[_Column, _Column] | None = None,
 ) -> list[ColumnElement[bool]]:
     """The scope as disjoint equality predicates, one per index walk: "public rows" and, per
     owner of the scope, "this owner's private rows" (plus their public ones when those are not
