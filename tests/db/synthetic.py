@@ -41,7 +41,7 @@ def synthetic(
                 metadata=PhotoMetadata(
                     taken_at=taken, camera_make="Canon" if i % 2 else "Nikon", lens="50mm"
                 ),
-                phash=None,
+                phash=(i * 0x9E3779B97F4A7C15) % (1 << 64) - (1 << 63),
                 tags=("sea", "red car") if i % 4 == 0 else (),
             )
         )

@@ -24,7 +24,7 @@ from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, session_factory
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.models import Filters, Sort, User, Visibility
-from imagerepo.policy import ANONYMOUS, Viewer
+from imagerepo.policy import ANONYMOUS, Viewer, scope_of
 from imagerepo.services.search import SearchRequest
 from imagerepo.wiring import Services, build_services
 from tests.db.synthetic import synthetic
@@ -154,3 +154,31 @@ async def test_the_check_catches_the_old_listing(
     )
     assert problems(plan(database, old, (alice.id,))) == ["a sort of all visible rows"]
     assert problems(plan(database, "SELECT id FROM images WHERE title LIKE '%a%'", ())) != []
+
+
+@pytest.mark.parametrize("who", ["alice", "anonymous"])
+async def test_similar_images_are_found_through_the_hash_bands(
+    who: str, services: tuple[Services, User], settings: Settings
+) -> None:
+    """The band indexes (and then the ids) drive; never a walk of every public row."""
+    built, alice = services
+    viewer = Viewer.of(alice) if who == "alice" else ANONYMOUS
+    some_public = (await built.images.list(viewer, SearchRequest(limit=1))).items[0]
+    database = Path(settings.resolved_database_url.split("///", 1)[1])
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        repository = ImageRepository(session_factory(engine))
+        with captured() as statements:
+            await built.images.similar(viewer, some_public.id, distance=12)
+            ids = [image.id for image in synthetic(3, alice.id, "alice")]
+            assert len(await repository.get_many(ids, scope_of(viewer))) >= 2
+    finally:
+        await engine.dispose()
+    used = [
+        detail
+        for statement, parameters in statements
+        if "images" in statement
+        for _, _, detail in plan(database, statement, parameters)
+    ]
+    assert any("ix_images_phash_band" in d for d in used), used
+    assert not [d for d in used if "_vis_" in d or re.match(r"SCAN images( |$)", d)], used

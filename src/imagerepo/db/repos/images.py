@@ -236,7 +236,7 @@ class ImageRepository:
             )
         ]
         statement = select(ImageRow.id, ImageRow.phash).where(
-            visible_in(scope),
+            visible_in(scope, checked_per_row=True),  # the band indexes drive
             ImageRow.phash.is_not(None),
             or_(
                 ImageRow.phash_band0.in_(probes[0]),
@@ -245,7 +245,7 @@ class ImageRepository:
             ),
         )
         if owner_id is not None:
-            statement = statement.where(ImageRow.owner_id == owner_id)
+            statement = statement.where(ImageRow.owner_id.concat("") == owner_id)
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()
         found = [(row[0], hamming(phash, row[1])) for row in rows if row[1] is not None]
@@ -257,7 +257,10 @@ class ImageRepository:
             for start in range(0, len(image_ids), _IN_BATCH):
                 batch = image_ids[start : start + _IN_BATCH]
                 rows = await session.execute(
-                    _with_owner().where(ImageRow.id.in_(batch), visible_in(scope))
+                    # The ids drive; a visibility index would walk every public row.
+                    _with_owner().where(
+                        ImageRow.id.in_(batch), visible_in(scope, checked_per_row=True)
+                    )
                 )
                 found.update({row[0].id: to_image(row[0], row[1]) for row in rows})
         return found
