@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         150_000_000, gt=0, description="Largest width x height accepted; larger gets 422."
     )
+    # Decoding memory (issue 7): every decode reserves its pixels' bytes before it starts.
+    decode_memory_bytes: int = Field(
+        1 << 30,
+        ge=64 * 1024 * 1024,
+        description="Bytes of decoded pixels all decodes (uploads, thumbnails, previews,"
+        " full-size copies) may hold at once; a decode waits for its share. An image that alone"
+        " needs more is refused with 422. Default sized for a 2 GB server.",
+    )
+    decode_wait_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest a decode waits for its share of decode_memory_bytes; then 503 with"
+        " Retry-After.",
+    )
     # Request limits (issue 7): checked before a body is read; see docs/architecture.md, Limits.
     max_json_bytes: int = Field(
         1024 * 1024,

@@ -90,8 +90,14 @@ class UnsupportedMediaType(ImageRepoError):
 
 
 class ServiceUnavailable(ImageRepoError):
+    """The server cannot do it now; `retry_after` (seconds) becomes a `Retry-After` header."""
+
     code = "unavailable"
     status = 503
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.retry_after = retry_after
 
 
 class TransportError(ImageRepoError):

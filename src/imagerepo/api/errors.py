@@ -41,7 +41,9 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     status = exc.status if 400 <= exc.status < 600 else 500
     if isinstance(exc, AuthenticationFailed):
         status = 401
-    return error_response(status, exc.code, exc.message)
+    retry_after = getattr(exc, "retry_after", None)  # ServiceUnavailable: when to come back
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return error_response(status, exc.code, exc.message, headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
