@@ -1,7 +1,13 @@
-"""The one decode an upload gets: validate, read metadata, make the thumbnail and perceptual hash.
+"""The one decode an upload gets: validate, read metadata, make the thumbnail and perceptual hash;
+and the decode of every derivative made later.
 
-Decoding once at thumbnail scale (JPEG draft mode) is what keeps ingest near the speed of a plain
-thumbnailing loop; it also proves the whole pixel stream is readable.
+Both are `CostlyJob`s: their `estimate` opens the file, checks it from its headers (size, frames,
+a PNG's whole zlib stream) and says how many bytes the decode will hold, so the worker pool can
+reserve them before the decode starts (see `workers.py`, `pixel_budget.py`, `rendering.Plan`).
+
+Decoding once at thumbnail scale (JPEG draft mode, then reduced right after decoding) is what
+keeps ingest near the speed of a plain thumbnailing loop; it also proves the whole pixel stream is
+readable.
 """
 
 from __future__ import annotations
@@ -12,43 +18,57 @@ import imagehash
 from PIL import Image
 
 from imagerepo.models import Analysis, ImageInfo
-from imagerepo.services.inspection import frame_count, media_type, open_image
+from imagerepo.services.inspection import check_png_stream, frame_count, media_type, open_image
 from imagerepo.services.metadata import read_metadata
+from imagerepo.services.pixel_budget import Cost
 from imagerepo.services.rendering import (
     THUMBNAIL_SIZE,
-    OutputFormat,
-    display_copy,
+    CopyFormat,
     encode,
-    prepare_decode,
+    encode_bytes,
+    full_copy_format,
+    plan,
+    render,
+    upright_size,
 )
+from imagerepo.workers import CostlyJob
 
-ROTATED_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
-
-def analyse_upload(path: Path, max_pixels: int) -> Analysis:
-    """Runs in the worker pool. Raises a 4xx-class error if the bytes are not a usable image."""
+def _check_upload(path: Path, max_pixels: int) -> Cost:
+    """Headers only (and a PNG's zlib stream, inflated in pieces): refuse bad files before any
+    memory is reserved; the cost of the thumbnail decode, and of the largest later render."""
     with open_image(path, max_pixels) as image:
-        metadata = read_metadata(image)
         frame_count(image, max_pixels)  # refuses animations with too many frames
         image.seek(0)
-        width, height = image.size
-        prepare_decode(image, THUMBNAIL_SIZE)
-        image.load()
-        thumbnail = display_copy(image, THUMBNAIL_SIZE)
-        info = ImageInfo(
-            media_type=media_type(image, path),
-            width=height if metadata.orientation in ROTATED_ORIENTATIONS else width,
-            height=width if metadata.orientation in ROTATED_ORIENTATIONS else height,
-        )
+        if image.format == "PNG":
+            check_png_stream(path)
+        full = plan(image, 0, full_copy_format(media_type(image, path)))
+        thumbnail = plan(image, THUMBNAIL_SIZE, "webp")  # after `full`: this one drafts
+        return Cost(thumbnail.cost, later=full.cost)
+
+
+def _analyse(path: Path, max_pixels: int) -> Analysis:
+    with open_image(path, max_pixels) as image:
+        metadata = read_metadata(image)
+        frame_count(image, max_pixels)
+        image.seek(0)
+        size = image.size  # before `draft`; TIFF's loader reports it upright already
+        kind = media_type(image, path)
+        rendered = render(image, plan(image, THUMBNAIL_SIZE, "webp"))
+    width, height = upright_size(size, rendered.orientation)
     return Analysis(
-        info=info,
+        info=ImageInfo(media_type=kind, width=width, height=height),
         metadata=metadata,
-        thumbnail=encode(thumbnail, "webp"),
-        phash=perceptual_hash(thumbnail),
+        thumbnail=encode_bytes(rendered.image, "webp"),
+        phash=perceptual_hash(rendered.image),
     )
 
 
-def perceptual_hash(image: Image.Image) -> int:
+#: Runs in the worker pool. Raises a 4xx-class error if the bytes are not a usable image.
+analyse_upload = CostlyJob(estimate=_check_upload, work=_analyse)
+
+
+def perceptual_hash(image: Image.Image) -> int | None:
     """64-bit DCT hash as a signed integer (what a BIGINT column holds)."""
     bits = int(str(imagehash.phash(image)), 16)
     return bits - (1 << 64) if bits >= 1 << 63 else bits
@@ -58,9 +78,17 @@ def hamming(a: int, b: int) -> int:
     return ((a ^ b) & ((1 << 64) - 1)).bit_count()
 
 
-def render_file(path: Path, max_pixels: int, box: int, fmt: OutputFormat) -> bytes:
-    """A derivative of the original at `path`, made on demand (runs in the worker pool)."""
+def _render_cost(path: Path, max_pixels: int, box: int, fmt: CopyFormat, out: Path) -> Cost:
     with open_image(path, max_pixels) as image:
-        prepare_decode(image, box)
-        image.load()
-        return encode(display_copy(image, box), fmt, full_size=box == 0)
+        return Cost(plan(image, box, fmt).cost)
+
+
+def _render(path: Path, max_pixels: int, box: int, fmt: CopyFormat, out: Path) -> None:
+    with open_image(path, max_pixels) as image:
+        picture = render(image, plan(image, box, fmt)).image
+    with out.open("wb") as handle:
+        encode(picture, fmt, handle, full_size=box == 0)
+
+
+#: A derivative of the original at `path`, fitted in `box` (0: full size), encoded into `out`.
+render_file = CostlyJob(estimate=_render_cost, work=_render)

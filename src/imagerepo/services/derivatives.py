@@ -1,8 +1,15 @@
-"""Thumbnails and previews: made once, kept in their own blob store, served with strong ETags.
+"""Thumbnails, previews and full-size copies: made once, kept in their own blob store, served
+with strong ETags.
 
 The thumbnail comes out of the ingest decode for free and is saved right after the upload; the
-preview (and any JPEG variant) is made on first request, under a per-key lock so a burst of
-requests renders it once. A missing derivative is never an error: it is simply made again.
+preview, the full-size copy others get instead of the original (and any JPEG variant) are made on
+first request, under a per-key lock so a burst of requests renders each once. A missing
+derivative is never an error: it is simply made again.
+
+Rendering is a `CostlyJob`: the pool reserves the bytes the decode will hold from the pixel
+budget before it starts (503 with `Retry-After` if they do not come free in time; 422 if the
+picture could never fit). The result is encoded straight into a staged file and moved into the
+store, so not even a full-size copy is ever held in memory as bytes.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from imagerepo.services.rendering import (
     PREVIEW_SIZE,
     RENDER_VERSION,
     THUMBNAIL_SIZE,
-    OutputFormat,
+    CopyFormat,
+    full_copy_format,
 )
 from imagerepo.storage.base import BlobStore
 from imagerepo.storage.staging import Staging
@@ -44,7 +52,7 @@ class Derivative:
     stream: AsyncIterator[bytes] | None
 
 
-def derivative_key(sha256: str, kind: Kind, fmt: OutputFormat) -> str:
+def derivative_key(sha256: str, kind: Kind, fmt: CopyFormat) -> str:
     """Digest-shaped, so it doubles as a strong ETag: same original, kind, format, renderer."""
     return hashlib.sha256(f"{sha256}:{kind}:{fmt}:v{RENDER_VERSION}".encode()).hexdigest()
 
@@ -74,12 +82,18 @@ class Derivatives:
         except OSError:
             log.warning("could not save the thumbnail of %s; it will be made on request", sha256)
 
-    async def get(self, image: Image, kind: Kind, fmt: OutputFormat) -> Derivative:
+    @staticmethod
+    def full_copy_format(image: Image) -> CopyFormat:
+        """The format of the full-size copy of `image`: PNG for PNG and GIF originals (lossless
+        stays lossless, palette and grey pictures stay one byte a pixel), else JPEG."""
+        return full_copy_format(image.media_type)
+
+    async def get(self, image: Image, kind: Kind, fmt: CopyFormat) -> Derivative:
         key = derivative_key(image.sha256, kind, fmt)
         if not await self._store.exists(key):
             async with self._locks(key):
                 if not await self._store.exists(key):
-                    await self._save(key, await self._render(image.sha256, SIZES[kind], fmt))
+                    await self._render(image.sha256, key, SIZES[kind], fmt)
         path = self._store.local_path(key)
         stream = None if path is not None else self._store.get(key)
         return Derivative(key=key, media_type=MEDIA_TYPES[fmt], path=path, stream=stream)
@@ -89,15 +103,22 @@ class Derivatives:
             for fmt in FORMATS:
                 await self._store.delete(derivative_key(sha256, kind, fmt))
 
-    async def _render(self, sha256: str, box: int, fmt: OutputFormat) -> bytes:
-        local = self._originals.local_path(sha256)
-        if local is not None:
-            return await self._pool.run(render_file, local, self._max_image_pixels, box, fmt)
-        async with self._staging.file(max_bytes=1 << 62) as staged:
-            async for chunk in self._originals.get(sha256):
-                await staged.write(chunk)
-            await staged.finish()
-            return await self._pool.run(render_file, staged.path, self._max_image_pixels, box, fmt)
+    async def _render(self, sha256: str, key: str, box: int, fmt: CopyFormat) -> None:
+        """Render into a staged file (in the pool, under the pixel budget), then move it in."""
+        async with self._staging.file(max_bytes=1 << 62) as out:
+            local = self._originals.local_path(sha256)
+            if local is not None:
+                await self._pool.run(render_file, local, self._max_image_pixels, box, fmt, out.path)
+            else:
+                async with self._staging.file(max_bytes=1 << 62) as original:
+                    async for chunk in self._originals.get(sha256):
+                        await original.write(chunk)
+                    await original.finish()
+                    await self._pool.run(
+                        render_file, original.path, self._max_image_pixels, box, fmt, out.path
+                    )
+            await out.finish()  # the render wrote the file by name; this syncs and closes it
+            await self._store.put(key, out.path)
 
     async def _save(self, key: str, data: bytes) -> None:
         await self._store.put_bytes(key, data)

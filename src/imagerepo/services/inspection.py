@@ -3,17 +3,24 @@
 Pillow is given an explicit allow-list of formats: without it, `Image.open` identifies EPS by
 content and hands it to Ghostscript, and reads FITS and other formats we never meant to accept.
 The whole pixel stream is decoded (at reduced scale where the format allows it), because a
-truncated JPEG opens fine and fails only when its pixels are read.
+truncated JPEG opens fine and fails only when its pixels are read. A PNG whose zlib stream ends
+early is worse: Pillow decodes it without complaint and fills the missing rows with zeros (a
+130-byte file can declare 144 million pixels that way), so `check_png_stream` inflates the stream
+first, in small pieces, and refuses one that does not hold every row.
 """
 
 from __future__ import annotations
 
+import math
+import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import pillow_heif
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from imagerepo.errors import ImageRepoError, InvalidImage, UnsupportedMediaType, ValidationFailed
 
@@ -40,12 +47,17 @@ HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx")
 
 
 def configure_pillow() -> None:
-    """Register HEIF and switch off Pillow's own bomb check.
+    """Register HEIF, switch off Pillow's own bomb check, refuse truncated files.
 
-    We check pixel counts ourselves from the header before decoding (see `open_image`), so
-    Pillow's warning is redundant. pillow-heif applies the HEIF orientation itself.
+    We check pixel counts ourselves from the header before decoding (see `open_image`), and the
+    memory a decode may take is reserved from the pixel budget, so Pillow's warning is
+    redundant. pillow-heif applies the HEIF orientation itself. Truncated images must fail, never
+    load with grey or black rows (a library could have switched that on for the process), and
+    Pillow keeps no freed image blocks for reuse: freed pixels go back to the system.
     """
     Image.MAX_IMAGE_PIXELS = None
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    Image.core.set_blocks_max(0)  # type: ignore[attr-defined]
     pillow_heif.register_heif_opener()
 
 
@@ -108,3 +120,123 @@ def _claimed_format(path: Path) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
     return next((fmt for fmt, magics in MAGIC.items() if head.startswith(magics)), None)
+
+
+# --- PNG: is every row really there? -----------------------------------------------------------
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+#: Adam7 passes: first column, first row, column step, row step.
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+_INFLATE_PIECE = 256 * 1024
+ORIENTATION_TAG = 0x0112
+
+
+def check_png_stream(path: Path) -> None:
+    """Refuse a PNG whose image data inflates to fewer bytes than its header promises.
+
+    Runs before any decoding and holds at most a few hundred KiB, however large the picture.
+    """
+    with path.open("rb") as handle:
+        if handle.read(8) != _PNG_SIGNATURE:
+            raise InvalidImage("not a PNG file")
+        kind, data = _png_chunk_header(handle)
+        if kind != b"IHDR" or data != 13:
+            raise InvalidImage("the PNG has no header")
+        width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", handle.read(13))
+        handle.read(4)
+        if colour not in _PNG_CHANNELS:
+            raise InvalidImage("the PNG has an unknown colour type")
+        expected = _png_data_bytes(width, height, _PNG_CHANNELS[colour] * depth, interlace == 1)
+        inflater = zlib.decompressobj()
+        produced, seen_data = 0, False
+        while not inflater.eof:
+            kind, length = _png_chunk_header(handle)
+            if kind != b"IDAT":
+                if seen_data or kind == b"IEND":
+                    break
+                handle.seek(length + 4, 1)
+                continue
+            seen_data = True
+            produced += _inflate_chunk(handle, length, inflater, expected - produced)
+            handle.read(4)
+    if produced < expected:
+        rows = f"{produced} of {expected} bytes of pixel data"
+        raise InvalidImage(f"the PNG is truncated: its image data holds only {rows}")
+
+
+def png_late_orientation(path: Path) -> int:
+    """The EXIF orientation of a PNG whose eXIf chunk comes after its image data.
+
+    Pillow reads such a chunk only once the pixels are decoded (and `getexif()` before `load()`
+    decodes them to find it); this walks the chunk headers instead. 1 if there is none.
+    """
+    orientation = 1
+    with path.open("rb") as handle:
+        handle.seek(len(_PNG_SIGNATURE))
+        while True:
+            head = handle.read(8)
+            if len(head) < 8:
+                return orientation
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"IEND":
+                return orientation
+            if kind == b"eXIf" and length < 1 << 20:
+                exif = Image.Exif()
+                try:
+                    exif.load(handle.read(length))
+                    orientation = int(exif.get(ORIENTATION_TAG, 1))
+                except Exception:  # noqa: BLE001 - an unreadable block orients nothing
+                    orientation = 1
+                handle.seek(4, 1)
+            else:
+                handle.seek(length + 4, 1)
+
+
+def _png_chunk_header(handle: BinaryIO) -> tuple[bytes, int]:
+    head = handle.read(8)
+    if len(head) < 8:
+        raise InvalidImage("the PNG is truncated: it ends before its image data")
+    length, kind = struct.unpack(">I4s", head)
+    return kind, length
+
+
+def _png_data_bytes(width: int, height: int, bits: int, interlaced: bool) -> int:
+    """Inflated size of the image data: each row is a filter byte and its packed samples."""
+    if not interlaced:
+        return height * (1 + math.ceil(width * bits / 8))
+    total = 0
+    for x0, y0, dx, dy in _ADAM7:
+        columns = math.ceil((width - x0) / dx) if width > x0 else 0
+        rows = math.ceil((height - y0) / dy) if height > y0 else 0
+        if columns and rows:
+            total += rows * (1 + math.ceil(columns * bits / 8))
+    return total
+
+
+def _inflate_chunk(handle: BinaryIO, length: int, inflater: zlib._Decompress, wanted: int) -> int:
+    """Inflate one IDAT chunk, counting the output (kept in pieces, never whole)."""
+    produced = 0
+    while length > 0 and not inflater.eof:
+        data = handle.read(min(length, _INFLATE_PIECE))
+        if not data:
+            break
+        length -= len(data)
+        while data and not inflater.eof:
+            try:
+                out = inflater.decompress(data, _INFLATE_PIECE)
+            except zlib.error as exc:
+                raise InvalidImage(f"the PNG's image data is damaged: {exc}") from exc
+            produced += len(out)
+            if produced > wanted:
+                return produced  # more than needed: Pillow ignores the rest
+            data = inflater.unconsumed_tail
+    return produced
