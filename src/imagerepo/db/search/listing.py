@@ -22,7 +22,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     bindparam,
-    exists,
     func,
     or_,
     select,
@@ -108,7 +107,12 @@ def filter_clauses(
     if f.has_gps is not None:
         clauses.append(row.gps_latitude.is_not(None) if f.has_gps else row.gps_latitude.is_(None))
     for tag in f.tags:
-        clauses.append(exists().where(ImageTagRow.image_id == row.id, ImageTagRow.tag_key == tag))
+        clauses.append(
+            select(ImageTagRow.image_id)
+            .where(ImageTagRow.image_id == row.id, ImageTagRow.tag_key == tag)
+            .correlate(ImageRow)
+            .exists()
+        )
     for word in short_keywords:
         clauses.append(row.search_text.like(f"%{escape_like(word)}%", escape="\\"))
     return clauses
@@ -250,3 +254,45 @@ def page_of(
     else:
         value = sort_value(query.sort, last_row)
     return Page(items=items, next_after=Position(value, last.created_at, last.id))
+
+
+#: A tag on fewer rows than this is read from the tag index and its rows sorted; a commoner one
+#: is checked per row while the order's index is walked (as without a tag).
+TAG_DRIVES_BELOW = 5000
+
+
+async def rare_tag(session: AsyncSession, resolved: Resolved) -> str | None:
+    """The first required tag if it is on fewer than TAG_DRIVES_BELOW rows, else None."""
+    if not resolved.query.filters.tags:
+        return None
+    tag = resolved.query.filters.tags[0]
+    counted = (
+        select(ImageTagRow.image_id)
+        .where(ImageTagRow.tag_key == tag)
+        .limit(TAG_DRIVES_BELOW)
+        .subquery()
+    )
+    found = await session.scalar(select(func.count()).select_from(counted))
+    return tag if int(found or 0) < TAG_DRIVES_BELOW else None
+
+
+async def tagged_rows(
+    session: AsyncSession, resolved: Resolved, tag: str, visible: ColumnElement[bool]
+) -> list[tuple[ImageRow, str]]:
+    """One page of the rows carrying a rare `tag`: read from the tag index, then sorted (at
+    most TAG_DRIVES_BELOW rows). `visible` is the scope stated so that no index answers it,
+    or the planner may walk every public row instead."""
+    query = resolved.query
+    column = SORT_COLUMNS.get(query.sort)
+    statement = (
+        with_owner()
+        .join(ImageTagRow, ImageTagRow.image_id == ImageRow.id)
+        .where(ImageTagRow.tag_key == tag, visible, *resolved.clauses)
+    )
+    if query.after is not None:
+        statement = statement.where(after_clause(query.sort, query.after, ImageRow.upload_key))
+    order = [column.desc()] if column is not None else []
+    rows = await session.execute(
+        statement.order_by(*order, ImageRow.upload_key.desc()).limit(query.limit + 1)
+    )
+    return [(row[0], row[1]) for row in rows]
