@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import imagehash
+import numpy as np
 from PIL import Image
 
 from imagerepo.models import Analysis, ImageInfo
@@ -32,6 +33,15 @@ from imagerepo.services.rendering import (
     upright_size,
 )
 from imagerepo.workers import CostlyJob
+
+#: A hash bit is only meaningful if its DCT coefficient stands clear of the median: by more than
+#: this (scipy's unnormalised DCT-II of the 32x32 grey picture; a cosine of amplitude A grey
+#: levels gives ~1024*A, so this is ~0.2 grey levels).
+HASH_MARGIN = 200.0
+#: Pictures with fewer clear bits than this (flat colours, faint noise, smooth gradients) get no
+#: hash: their bits are rounding noise and would all match each other. Photos have 45-64.
+MIN_HASH_BITS = 24
+_HASH_SIDE, _DCT_SIDE = 8, 32
 
 
 def _check_upload(path: Path, max_pixels: int) -> Cost:
@@ -69,9 +79,23 @@ analyse_upload = CostlyJob(estimate=_check_upload, work=_analyse)
 
 
 def perceptual_hash(image: Image.Image) -> int | None:
-    """64-bit DCT hash as a signed integer (what a BIGINT column holds)."""
+    """64-bit DCT hash as a signed integer (what a BIGINT column holds), or None for a picture
+    with too little detail to tell it from others (see `MIN_HASH_BITS`)."""
+    grey = image.convert("L").resize((_DCT_SIDE, _DCT_SIDE), Image.Resampling.LANCZOS)
+    if _clear_bits(np.asarray(grey, dtype=np.float64)) < MIN_HASH_BITS:
+        return None
     bits = int(str(imagehash.phash(image)), 16)
     return bits - (1 << 64) if bits >= 1 << 63 else bits
+
+
+def _clear_bits(pixels: np.ndarray) -> int:
+    """How many of the hash's 64 coefficients differ from their median by more than the margin
+    (the same DCT imagehash computes, as two matrix products)."""
+    side = pixels.shape[0]
+    n = np.arange(side)
+    basis = 2 * np.cos(np.pi * np.outer(np.arange(side), 2 * n + 1) / (2 * side))
+    low = (basis @ pixels @ basis.T)[:_HASH_SIDE, :_HASH_SIDE]
+    return int((np.abs(low - np.median(low)) > HASH_MARGIN).sum())
 
 
 def hamming(a: int, b: int) -> int:
