@@ -82,12 +82,7 @@ def filter_clauses(
             row.created_at < utc(f.uploaded_before),
             row.upload_key < key_floor(f.uploaded_before),
         ]
-    if f.year is not None and f.month is not None:
-        clauses.append(row.local_month == f"{f.year:04d}-{f.month:02d}")
-    elif f.year is not None:
-        clauses.append(row.local_month.between(f"{f.year:04d}-01", f"{f.year:04d}-12"))
-    elif f.month is not None:
-        clauses.append(row.local_month.like(f"%-{f.month:02d}"))
+    clauses += month_clauses(row.local_month, f)
     text_columns: tuple[tuple[InstrumentedAttribute[str | None], str | None], ...] = (
         (row.camera_make, f.camera_make),
         (row.camera_model, f.camera_model),
@@ -116,6 +111,20 @@ def filter_clauses(
     for word in short_keywords:
         clauses.append(row.search_text.like(f"%{escape_like(word)}%", escape="\\"))
     return clauses
+
+
+def month_clauses(
+    local_month: InstrumentedAttribute[str], filters: Filters
+) -> list[ColumnElement[bool]]:
+    """`year` and `month` as conditions on a "YYYY-MM" column."""
+    year, month = filters.year, filters.month
+    if year is not None and month is not None:
+        return [local_month == f"{year:04d}-{month:02d}"]
+    if year is not None:
+        return [local_month.between(f"{year:04d}-01", f"{year:04d}-12")]
+    if month is not None:
+        return [local_month.like(f"%-{month:02d}")]
+    return []
 
 
 def key_of(position: Position) -> int:

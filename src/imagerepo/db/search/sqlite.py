@@ -50,6 +50,7 @@ from imagerepo.db.search.listing import (
     Resolved,
     after_clause,
     key_of,
+    month_clauses,
     month_counts,
     page_of,
     rare_tag,
@@ -193,13 +194,7 @@ class SqliteSearch:
             visibility=f.visibility,
             columns=(counts.owner_id, counts.visibility),
         )
-        months = []
-        if f.year is not None and f.month is not None:
-            months.append(counts.local_month == f"{f.year:04d}-{f.month:02d}")
-        elif f.year is not None:
-            months.append(counts.local_month.between(f"{f.year:04d}-01", f"{f.year:04d}-12"))
-        elif f.month is not None:
-            months.append(counts.local_month.like(f"%-{f.month:02d}"))
+        months = month_clauses(counts.local_month, f)
         total = func.sum(counts.count)
         rows = await session.execute(
             select(counts.local_month, total)
