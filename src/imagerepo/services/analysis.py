@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import imagehash
 import numpy as np
 from PIL import Image
 
@@ -80,22 +79,28 @@ analyse_upload = CostlyJob(estimate=_check_upload, work=_analyse)
 
 def perceptual_hash(image: Image.Image) -> int | None:
     """64-bit DCT hash as a signed integer (what a BIGINT column holds), or None for a picture
-    with too little detail to tell it from others (see `MIN_HASH_BITS`)."""
+    with too little detail to tell it from others (see `MIN_HASH_BITS`).
+
+    The same bits as `imagehash.phash` (grey, 32x32 Lanczos, DCT-II, the 8x8 lowest frequencies
+    against their median), computed here with two matrix products: imagehash would import scipy
+    on the first upload, which holds the GIL for most of a second.
+    """
     grey = image.convert("L").resize((_DCT_SIDE, _DCT_SIDE), Image.Resampling.LANCZOS)
-    if _clear_bits(np.asarray(grey, dtype=np.float64)) < MIN_HASH_BITS:
+    low = _low_frequencies(np.asarray(grey, dtype=np.float64))
+    median = np.median(low)
+    if int((np.abs(low - median) > HASH_MARGIN).sum()) < MIN_HASH_BITS:
         return None
-    bits = int(str(imagehash.phash(image)), 16)
+    bits = int("".join("1" if bit else "0" for bit in (low > median).flatten()), 2)
     return bits - (1 << 64) if bits >= 1 << 63 else bits
 
 
-def _clear_bits(pixels: np.ndarray) -> int:
-    """How many of the hash's 64 coefficients differ from their median by more than the margin
-    (the same DCT imagehash computes, as two matrix products)."""
+def _low_frequencies(pixels: np.ndarray) -> np.ndarray:
+    """The 8x8 lowest frequencies of scipy's unnormalised 2-D DCT-II of `pixels`."""
     side = pixels.shape[0]
     n = np.arange(side)
-    basis = 2 * np.cos(np.pi * np.outer(np.arange(side), 2 * n + 1) / (2 * side))
-    low = (basis @ pixels @ basis.T)[:_HASH_SIDE, :_HASH_SIDE]
-    return int((np.abs(low - np.median(low)) > HASH_MARGIN).sum())
+    basis = 2 * np.cos(np.pi * np.outer(n, 2 * n + 1) / (2 * side))
+    low: np.ndarray = (basis @ pixels @ basis.T)[:_HASH_SIDE, :_HASH_SIDE]
+    return low
 
 
 def hamming(a: int, b: int) -> int:

@@ -59,6 +59,7 @@ def configure_pillow() -> None:
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     Image.core.set_blocks_max(0)  # type: ignore[attr-defined]
     pillow_heif.register_heif_opener()
+    Image.init()  # import every plugin now, not in the first upload's thread, holding the GIL
 
 
 @contextmanager
