@@ -284,6 +284,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--only", help="Only the shapes whose name contains this text.")
+    parser.add_argument("--no-old", action="store_true", help="Skip the pre-issue-8 SQL.")
     args = parser.parse_args()
     data_dir = OUT / f"search-{args.rows}"
     done = data_dir / ".complete"
@@ -320,6 +322,8 @@ def main() -> None:
         signer = Client(port)
         signer.sign_in("owner001")
         for name, path in shapes(database, sample_id).items():
+            if args.only and args.only not in name:
+                continue
             for who in ("owner", "anonymous"):
                 # A fresh connection per series: no connection sits idle between series.
                 client = Client(port)
@@ -329,6 +333,8 @@ def main() -> None:
                 rows.append((name, who, result))
                 print(f"{name:42} {who:9} p50 {result[0]:7.2f}  p95 {result[1]:7.2f}"
                       f"  p99 {result[2]:7.2f} ms", flush=True)  # fmt: skip
+    if args.no_old:
+        return
     print("\nbefore issue 8 (the old SQL on the same file, no HTTP):")
     for name, result in old_shapes(database, owner_id, args.requests).items():
         print(f"{name:52} p50 {result[0]:8.2f}  p95 {result[1]:8.2f}  p99 {result[2]:8.2f} ms")
