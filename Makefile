@@ -23,9 +23,11 @@ $(DEV_STAMP): $(STAMP)
 run: $(STAMP)
 	$(BIN)/imagerepo serve
 
-## make test: dev dependencies, lint, types, then the whole suite with coverage
+## make test: dev dependencies, lint, types, then the whole suite with coverage on the embedded
+## profile (SQLite), then the API (ingest, search) and end-to-end tests again on PostgreSQL
 test: $(DEV_STAMP) lint typecheck
-	$(BIN)/python -m pytest --cov --cov-report=term -q
+	$(BIN)/python -m pytest --cov --cov-report= -q
+	$(BIN)/python -m pytest --database=postgres --cov --cov-append --cov-report=term -q tests/api tests/e2e
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

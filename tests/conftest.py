@@ -10,6 +10,13 @@ import pytest
 
 from imagerepo.app import create_app
 from imagerepo.config import Settings
+from tests.databases import (  # noqa: F401
+    add_option,
+    database_url,
+    module_database_url,
+    postgres_databases,
+    skip_sqlite_only,
+)
 from tests.services import nginx_proxy, postgres_url, redis_url, s3_service, services_dir  # noqa: F401
 
 ROOT_PASSWORD = "root-password-for-tests"
@@ -29,10 +36,20 @@ def isolated_client_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     return path
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_option(parser)  # --database=sqlite|postgres
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_sqlite_only(config, items)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
+        # None: SQLite in data_dir (the default profile); else this test's PostgreSQL database.
+        database_url=request.getfixturevalue("database_url"),
         root_password=ROOT_PASSWORD,  # type: ignore[arg-type]
         secret_key="k" * 48,  # type: ignore[arg-type]
         **FAST_ARGON2,  # type: ignore[arg-type]

@@ -12,11 +12,15 @@ import uvicorn
 from imagerepo.app import create_app
 from imagerepo.config import Settings
 from imagerepo.connection_limits import ConnectionLimits, limited_protocol
+from imagerepo.db.engine import check_schema_blocking
 from imagerepo.logs import configure_logging
 
 
 def serve(settings: Settings) -> None:
     configure_logging(settings)  # text or JSON, with request ids; uvicorn's loggers included
+    # A shared database at another schema revision: one line, before uvicorn would log a
+    # traceback of the failed start-up.
+    check_schema_blocking(settings.resolved_database_url)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

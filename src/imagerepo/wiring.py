@@ -15,11 +15,12 @@ from functools import partial
 from imagerepo.backends import build_backends
 from imagerepo.cache.base import Cache
 from imagerepo.config import Settings
-from imagerepo.db.engine import create_engine, migrate, session_factory
+from imagerepo.db.engine import create_engine, prepare_schema, session_factory
 from imagerepo.db.health import ping as ping_database
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.sessions import SessionRepository
 from imagerepo.db.repos.users import UserRepository
+from imagerepo.db.search.postgres import PostgresSearch
 from imagerepo.db.search.sqlite import SqliteSearch
 from imagerepo.services.clock import Clock, utc_now
 from imagerepo.services.derivatives import Derivatives
@@ -53,23 +54,26 @@ async def build_services(
     cache: Cache | None = None,
     pool: WorkerPool | None = None,
 ) -> AsyncIterator[Services]:
-    """Open the database (migrating it), the stores, the cache and the worker pool; close them
-    on exit. `clock`, `cache` and `pool` replace the configured ones (tests)."""
+    """Open the database (migrating an embedded one), the stores, the cache and the worker
+    pool; close them on exit. `clock`, `cache` and `pool` replace the configured ones (tests)."""
     configure_pillow()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
     pool = pool if pool is not None else WorkerPool(settings.worker_threads)
     backends = build_backends(settings, cache=cache)  # cache, locks, blob stores; lazy
     try:
-        await migrate(engine)
+        await prepare_schema(engine)  # SQLite: migrate; PostgreSQL: check (`imagerepo migrate`)
         sessions = session_factory(engine)
         staging = Staging(settings.data_dir / "tmp")
         staging.sweep()
         cache, originals = backends.cache, backends.originals
         images = ImageService(
             ImageRepository(sessions),
-            # The search engine follows the database: FTS5 on SQLite (PostgreSQL: a later issue).
-            SqliteSearch(sessions),
+            # The search engine follows the database: FTS5 on SQLite, tsvector and trigrams on
+            # PostgreSQL.
+            PostgresSearch(sessions)
+            if engine.dialect.name == "postgresql"
+            else SqliteSearch(sessions),
             originals,
             Derivatives(
                 backends.derivatives,

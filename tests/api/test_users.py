@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from imagerepo.app import create_app
 from imagerepo.config import Settings
@@ -62,6 +63,7 @@ async def test_only_admins_create_users(
         assert_error(await http.post("/api/v1/users", json=bad, headers=root), 422)
 
 
+@pytest.mark.sqlite_only("reads the SQLite file itself")
 async def test_passwords_are_stored_as_argon2id(
     http: httpx.AsyncClient, settings: Settings
 ) -> None:
@@ -143,6 +145,7 @@ async def test_look_alikes_created_at_once_cannot_both_win(
     assert sorted(a.status_code for a in answers) == [201, 409, 409]
 
 
+@pytest.mark.sqlite_only("builds an old schema in the SQLite file by hand")
 async def test_an_old_database_keeps_its_look_alikes_but_gets_no_new_ones(
     settings: Settings,
 ) -> None:

@@ -36,6 +36,7 @@ class LiveServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log: BinaryIO | None = None
+    database_url: str | None = None  # None: SQLite in the data folder
 
     @property
     def url(self) -> str:
@@ -53,6 +54,8 @@ class LiveServer:
             IMAGEREPO_ARGON2_MEMORY_KIB="19456",
             IMAGEREPO_LOG_LEVEL="warning",
         )
+        if self.database_url:
+            env["IMAGEREPO_DATABASE_URL"] = self.database_url
         return env
 
     def start(self) -> None:
@@ -103,8 +106,10 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = LiveServer(home=tmp_path_factory.mktemp("live"))
+def server(
+    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+) -> Iterator[LiveServer]:
+    live = LiveServer(home=tmp_path_factory.mktemp("live"), database_url=module_database_url)
     live.start()
     try:
         yield live

@@ -1,4 +1,10 @@
-"""Engine creation and schema migration (Alembic, run programmatically at start-up)."""
+"""Engine creation and the schema: Alembic migrations, run programmatically.
+
+An embedded SQLite library migrates when the server starts (one process owns it). On PostgreSQL
+several servers share the database, so only `imagerepo migrate` migrates (under an advisory
+lock, so two at once take turns); a server that meets another revision than its own refuses to
+start with one line saying what to run (`prepare_schema`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from imagerepo.db import postgres
+from imagerepo.db.health import revision
+from imagerepo.errors import ServiceUnavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -30,7 +41,10 @@ def create_engine(url: str) -> AsyncEngine:
         # Each aiosqlite connection is a thread plus PRAGMAs on connect: keep enough open for
         # the requests in flight instead of opening and closing overflow connections.
         return _sqlite(create_async_engine(url, pool_size=16, max_overflow=16))
-    return create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+        postgres.install(engine.sync_engine)
+    return engine
 
 
 def _sqlite(engine: AsyncEngine) -> AsyncEngine:
@@ -59,7 +73,60 @@ async def migrate(engine: AsyncEngine) -> None:
         command.upgrade(config, "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two `imagerepo migrate` at once: the second waits, then finds nothing to do.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE})
         await connection.run_sync(upgrade)
+
+
+#: The advisory lock key `migrate` holds on PostgreSQL ("imagerepo" in ASCII, as a number).
+_MIGRATE = 0x696D616765726570
+
+
+def head_revision() -> str:
+    """The revision this code's migrations end at."""
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    assert head is not None
+    return head
+
+
+async def prepare_schema(engine: AsyncEngine) -> None:
+    """At a server's start: migrate an embedded SQLite library; on a shared database only
+    check that the schema is the one this code needs (`ServiceUnavailable` otherwise)."""
+    if engine.dialect.name == "sqlite":
+        await migrate(engine)
+        return
+    current, head = await revision(engine), head_revision()
+    if current == head:
+        return
+    known = {
+        script.revision
+        for script in ScriptDirectory.from_config(alembic_config("")).walk_revisions()
+    }
+    if current is not None and current not in known:
+        raise ServiceUnavailable(
+            f"the database schema is at {current}, newer than this server knows (it needs"
+            f" {head}): upgrade the server"
+        )
+    raise ServiceUnavailable(
+        f"the database schema is at {current or 'nothing (an empty database)'}, this server"
+        f" needs {head}: run 'imagerepo migrate'"
+    )
+
+
+def check_schema_blocking(url: str) -> None:
+    """`prepare_schema`'s check, for the command line before the server starts (SQLite: no-op,
+    the server migrates it)."""
+
+    async def run() -> None:
+        engine = create_engine(url)
+        try:
+            if engine.dialect.name != "sqlite":
+                await prepare_schema(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 def migrate_blocking(url: str) -> None:

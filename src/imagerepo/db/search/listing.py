@@ -21,6 +21,8 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
+    Subquery,
+    and_,
     bindparam,
     func,
     or_,
@@ -219,6 +221,25 @@ async def walk_indexes(session: AsyncSession, resolved: Resolved) -> list[tuple[
         )
     ).all()
     return await rows_by_key(session, keys)
+
+
+async def best_first(
+    session: AsyncSession, hits: Subquery, query: ImageQuery
+) -> tuple[list[tuple[ImageRow, str]], list[float]]:
+    """A relevance page from `hits` (columns `k`, upload key, and `r`, a score where lower
+    is better): after the cursor's (score, key), best first, newest first among equals."""
+    statement = select(hits.c.k, hits.c.r)
+    if query.after is not None and isinstance(query.after.value, float):
+        last_score = query.after.value
+        last_key = key_of(query.after)
+        statement = statement.where(
+            or_(hits.c.r > last_score, and_(hits.c.r == last_score, hits.c.k < last_key))
+        )
+    ranked = (
+        await session.execute(statement.order_by(hits.c.r, hits.c.k.desc()).limit(query.limit + 1))
+    ).all()
+    rows = await rows_by_key(session, [k for k, _ in ranked])
+    return rows, [float(r) for _, r in ranked]
 
 
 async def rows_by_key(session: AsyncSession, keys: Sequence[int]) -> list[tuple[ImageRow, str]]:

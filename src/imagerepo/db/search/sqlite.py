@@ -30,7 +30,6 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     String,
-    and_,
     bindparam,
     column,
     exists,
@@ -49,13 +48,13 @@ from imagerepo.db.search.listing import (
     TRIGRAM,
     Resolved,
     after_clause,
+    best_first,
     key_of,
     month_clauses,
     month_counts,
     page_of,
     rare_tag,
     resolve,
-    rows_by_key,
     tagged_rows,
     walk_indexes,
 )
@@ -296,17 +295,4 @@ class SqliteSearch:
             .limit(RELEVANCE_WINDOW)
             .subquery()
         )
-        statement = select(hits.c.k, hits.c.r)
-        if query.after is not None and isinstance(query.after.value, float):
-            last_score = query.after.value
-            last_key = key_of(query.after)
-            statement = statement.where(
-                or_(hits.c.r > last_score, and_(hits.c.r == last_score, hits.c.k < last_key))
-            )
-        ranked = (
-            await session.execute(
-                statement.order_by(hits.c.r, hits.c.k.desc()).limit(query.limit + 1)
-            )
-        ).all()
-        rows = await rows_by_key(session, [k for k, _ in ranked])
-        return rows, [float(r) for _, r in ranked]
+        return await best_first(session, hits, query)

@@ -62,6 +62,39 @@ END""",  # noqa: S608
     "INSERT INTO images_keywords (rowid, text) SELECT upload_key, search_text FROM images",
 ]
 
+# The same on PostgreSQL (db/search/postgres.py): a weighted tsvector kept by a trigger, through
+# unaccent and `imagerepo_english` (english with its stemmer but no stop words, so "or" and
+# "the" can be searched for, as on SQLite), with a GIN index; trigrams on the folded copy. Both
+# extensions are in Debian's postgresql-contrib and trusted (a database owner may create them).
+POSTGRES_SEARCH = [
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE TEXT SEARCH DICTIONARY imagerepo_stem (TEMPLATE = snowball, Language = english)",
+    "CREATE TEXT SEARCH CONFIGURATION imagerepo_english (COPY = english)",
+    "ALTER TEXT SEARCH CONFIGURATION imagerepo_english"
+    " ALTER MAPPING REPLACE english_stem WITH imagerepo_stem",
+    "ALTER TABLE images ADD COLUMN search_document tsvector",
+    """CREATE FUNCTION images_search_document() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.search_document :=
+    setweight(to_tsvector('imagerepo_english', unaccent(NEW.title)), 'A')
+    || setweight(to_tsvector('imagerepo_english', unaccent(coalesce(
+         (SELECT string_agg(t, ' ; ') FROM json_array_elements_text(NEW.tags) AS t), ''))), 'A')
+    || setweight(to_tsvector('imagerepo_english', unaccent(
+         regexp_replace(NEW.filename, '[^[:alnum:]]+', ' ', 'g'))), 'B')
+    || setweight(to_tsvector('imagerepo_english', unaccent(NEW.description)), 'C')
+    || setweight(to_tsvector('imagerepo_english', unaccent(
+         concat_ws(' ', NEW.camera_make, NEW.camera_model, NEW.lens))), 'D');
+  RETURN NEW;
+END $$""",
+    "CREATE TRIGGER images_search_document BEFORE INSERT OR UPDATE OF title, filename,"
+    " description, tags, camera_make, camera_model, lens ON images"
+    " FOR EACH ROW EXECUTE FUNCTION images_search_document()",
+    "UPDATE images SET title = title",  # fills search_document for rows already there
+    "CREATE INDEX ix_images_search_document ON images USING gin (search_document)",
+    "CREATE INDEX ix_images_search_text_trgm ON images USING gin (search_text gin_trgm_ops)",
+]
+
 
 def _backfill() -> None:
     images = sa.table(
@@ -159,9 +192,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("image_id", "tag_key", name=op.f("pk_image_tags")),
     )
     op.create_index("ix_image_tags_tag_key_image_id", "image_tags", ["tag_key", "image_id"])
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_SEARCH:
-            op.execute(statement)
+    dialect = op.get_bind().dialect.name
+    for statement in {"sqlite": SQLITE_SEARCH, "postgresql": POSTGRES_SEARCH}.get(dialect, []):
+        op.execute(statement)
 
 
 def downgrade() -> None:
@@ -170,6 +203,14 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS images_fts")
         op.execute("DROP TABLE IF EXISTS images_keywords")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS images_search_document ON images")
+        op.execute("DROP FUNCTION IF EXISTS images_search_document()")
+        op.execute("DROP INDEX IF EXISTS ix_images_search_text_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_images_search_document")
+        op.execute("ALTER TABLE images DROP COLUMN IF EXISTS search_document")
+        op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS imagerepo_english")
+        op.execute("DROP TEXT SEARCH DICTIONARY IF EXISTS imagerepo_stem")
     op.drop_index("ix_image_tags_tag_key_image_id", table_name="image_tags")
     op.drop_table("image_tags")
     with op.batch_alter_table("images", schema=None) as batch_op:

@@ -34,6 +34,28 @@ SQLITE_TRIGGERS = [
     f" ON images BEGIN {_REMOVE_OLD} {_ADD_NEW} END",
 ]
 
+# The same on PostgreSQL: one trigger function for the three events.
+POSTGRES_TRIGGERS = [
+    """CREATE FUNCTION image_month_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE image_month_counts SET count = count - 1
+      WHERE owner_id = OLD.owner_id AND visibility = OLD.visibility
+      AND local_month = OLD.local_month;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO image_month_counts (owner_id, visibility, local_month, count)
+      VALUES (NEW.owner_id, NEW.visibility, NEW.local_month, 1)
+      ON CONFLICT (owner_id, visibility, local_month)
+      DO UPDATE SET count = image_month_counts.count + 1;
+  END IF;
+  RETURN NULL;
+END $$""",
+    "CREATE TRIGGER image_month_counts_follow AFTER INSERT OR DELETE"
+    " OR UPDATE OF owner_id, visibility, local_month ON images"
+    " FOR EACH ROW EXECUTE FUNCTION image_month_counts_follow()",
+]
+
 
 def upgrade() -> None:
     op.create_table(
@@ -51,13 +73,16 @@ def upgrade() -> None:
         " SELECT owner_id, visibility, local_month, count(*) FROM images"
         " GROUP BY owner_id, visibility, local_month"
     )
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_TRIGGERS:
-            op.execute(statement)
+    dialect = op.get_bind().dialect.name
+    for statement in {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}.get(dialect, []):
+        op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS image_month_counts_{name}")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS image_month_counts_follow ON images")
+        op.execute("DROP FUNCTION IF EXISTS image_month_counts_follow()")
     op.drop_table("image_month_counts")

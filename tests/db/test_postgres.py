@@ -1,0 +1,155 @@
+"""What PostgreSQL adds to the embedded profile: only `imagerepo migrate` migrates, a server
+refuses another schema revision with one line, concurrent duplicate uploads through two server
+processes' worth of services still make one row, and its errors arrive translated.
+
+These always run against the session's PostgreSQL (`postgres_databases`), whatever the profile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from imagerepo.app import create_app
+from imagerepo.config import Settings
+from imagerepo.db.engine import create_engine, head_revision, migrate, prepare_schema
+from imagerepo.errors import ServiceUnavailable
+from tests.api.helpers import upload
+from tests.conftest import FAST_ARGON2, ROOT_PASSWORD
+from tests.databases import TEMPLATE, Databases, blocking
+from tests.images import make_image
+
+
+@pytest.fixture
+def empty_database(postgres_databases: Databases) -> Iterator[str]:
+    """A database with no schema at all (not from the template)."""
+    name = postgres_databases.create(template="template0")
+    try:
+        yield postgres_databases.url_of(name)
+    finally:
+        postgres_databases.drop(name)
+
+
+@pytest.fixture
+def migrated_database(postgres_databases: Databases) -> Iterator[str]:
+    name = postgres_databases.create()
+    try:
+        yield postgres_databases.url_of(name)
+    finally:
+        postgres_databases.drop(name)
+
+
+def server_settings(data_dir: Path, url: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        root_password=ROOT_PASSWORD,  # type: ignore[arg-type]
+        secret_key="k" * 48,  # type: ignore[arg-type]
+        **FAST_ARGON2,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_server_refuses_an_old_schema_and_migrate_brings_it_up(
+    empty_database: str,
+) -> None:
+    engine = create_engine(empty_database)
+    try:
+        with pytest.raises(ServiceUnavailable) as refused:
+            await prepare_schema(engine)  # what a starting server does: no migrating
+        assert str(refused.value.message) == (
+            f"the database schema is at nothing (an empty database), this server needs"
+            f" {head_revision()}: run 'imagerepo migrate'"
+        )
+        async with engine.connect() as connection:
+            tables = await connection.scalar(
+                text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            )
+        assert tables == 0
+
+        await asyncio.gather(migrate(engine), migrate(engine))  # two at once take turns
+        await prepare_schema(engine)  # now it starts
+
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+        with pytest.raises(ServiceUnavailable, match="schema is at 0004, this server needs"):
+            await prepare_schema(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_an_unreachable_database_is_one_clear_error() -> None:
+    engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/imagerepo")
+    try:
+        with pytest.raises(ServiceUnavailable, match=r"database unreachable \(127.0.0.1:1\)"):
+            await prepare_schema(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_deadlock_becomes_service_unavailable(migrated_database: str) -> None:
+    engine = create_engine(migrated_database)
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(ServiceUnavailable, match="after a deadlock: try again"):
+                await connection.execute(
+                    text("DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$")
+                )
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def two_servers(
+    migrated_database: str, tmp_path: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two apps on one database and one data folder, as two server processes would be: each
+    with its own in-process locks, so only the database keeps them from a duplicate row."""
+    apps = [create_app(server_settings(tmp_path / "data", migrated_database)) for _ in range(2)]
+    async with (
+        apps[0].router.lifespan_context(apps[0]),
+        apps[1].router.lifespan_context(apps[1]),
+    ):
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+            for app in apps
+        ]
+        async with clients[0], clients[1]:
+            yield clients[0], clients[1]
+
+
+async def test_concurrent_duplicate_uploads_through_two_servers_make_one_row(
+    two_servers: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    first, second = two_servers
+    answer = await first.post(
+        "/api/v1/auth/token", data={"username": "root", "password": ROOT_PASSWORD}
+    )
+    headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    for round_ in range(3):
+        data = make_image(seed=100 + round_)
+        answers = await asyncio.gather(
+            *(
+                upload(client, headers, data, expect=None)
+                for client in (first, second, first, second)
+            )
+        )
+        assert len({a["id"] for a in answers}) == 1, answers
+    listing = (await second.get("/api/v1/images?limit=50", headers=headers)).json()
+    assert len(listing["items"]) == 3
+
+
+def test_the_template_is_at_head(postgres_databases: Databases) -> None:
+    async def current() -> str | None:
+        engine = create_engine(postgres_databases.url_of(TEMPLATE))
+        try:
+            async with engine.connect() as connection:
+                return await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        finally:
+            await engine.dispose()
+
+    assert blocking(current()) == head_revision()
