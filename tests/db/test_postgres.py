@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from imagerepo.app import create_app
+from imagerepo.cli import app
 from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, head_revision, migrate, prepare_schema
 from imagerepo.errors import ServiceUnavailable
@@ -23,6 +25,7 @@ from tests.api.helpers import upload
 from tests.conftest import FAST_ARGON2, ROOT_PASSWORD
 from tests.databases import TEMPLATE, Databases, blocking
 from tests.images import make_image
+from tests.services import free_port
 
 
 @pytest.fixture
@@ -153,3 +156,19 @@ def test_the_template_is_at_head(postgres_databases: Databases) -> None:
             await engine.dispose()
 
     assert blocking(current()) == head_revision()
+
+
+def test_serve_names_the_command_that_migrates(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGEREPO_DATABASE_URL", empty_database)
+    data = str(tmp_path / "lib")
+    refused = CliRunner().invoke(app, ["serve", "--data-dir", data, "--port", str(free_port())])
+    assert refused.exit_code == 1
+    assert refused.output.splitlines() == [
+        "error: the database schema is at nothing (an empty database), this server needs"
+        f" {head_revision()}: run 'imagerepo migrate'"
+    ]
+    migrated = CliRunner().invoke(app, ["migrate", "--data-dir", data])
+    assert migrated.exit_code == 0, migrated.output
+    assert f"migrated from an empty database to revision {head_revision()}" in migrated.output

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, make_url, text
+from sqlalchemy import Connection, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,7 +27,12 @@ async def revision(engine: AsyncEngine) -> str | None:
     """The schema revision the database is at (None: never migrated)."""
 
     def read(sync_connection: Connection) -> str | None:
-        return MigrationContext.configure(sync_connection).get_current_revision()
+        # Not alembic's MigrationContext: it logs two INFO lines, and a server refusing to
+        # start on an old schema should print one.
+        if not inspect(sync_connection).has_table("alembic_version"):
+            return None
+        found = sync_connection.execute(text("SELECT version_num FROM alembic_version"))
+        return found.scalar()
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)
