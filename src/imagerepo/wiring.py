@@ -17,6 +17,7 @@ from imagerepo.cache.base import Cache
 from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, prepare_schema, session_factory
 from imagerepo.db.health import ping as ping_database
+from imagerepo.db.locks import AdvisoryLocks
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.sessions import SessionRepository
 from imagerepo.db.repos.users import UserRepository
@@ -61,6 +62,13 @@ async def build_services(
     engine = create_engine(settings.resolved_database_url)
     pool = pool if pool is not None else WorkerPool(settings.worker_threads)
     backends = build_backends(settings, cache=cache)  # cache, locks, blob stores; lazy
+    # Several servers on one PostgreSQL database and no Redis: its advisory locks arbitrate.
+    advisory = (
+        AdvisoryLocks(settings.resolved_database_url)
+        if engine.dialect.name == "postgresql" and not settings.cache_url
+        else None
+    )
+    locks = advisory or backends.locks
     try:
         await prepare_schema(engine)  # SQLite: migrate; PostgreSQL: check (`imagerepo migrate`)
         sessions = session_factory(engine)
@@ -81,7 +89,7 @@ async def build_services(
                 staging,
                 pool,
                 max_image_pixels=settings.max_image_pixels,
-                locks=backends.locks,
+                locks=locks,
             ),
             staging,
             cache,
@@ -89,7 +97,7 @@ async def build_services(
             clock,
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
-            locks=backends.locks,
+            locks=locks,
         )
         users = UserService(
             UserRepository(sessions),
@@ -116,3 +124,5 @@ async def build_services(
         await engine.dispose()
         pool.shutdown()
         await backends.aclose()
+        if advisory is not None:
+            await advisory.aclose()

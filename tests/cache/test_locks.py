@@ -10,15 +10,21 @@ import pytest
 
 from imagerepo.cache.redis import connect
 from imagerepo.cache.redis_locks import RedisLocks
+from imagerepo.db.locks import AdvisoryLocks
 from imagerepo.errors import ServiceUnavailable
 from imagerepo.services.locks import Locks, StripedLocks
 from tests.services import free_port
 
 
-@pytest.fixture(params=["striped", "redis"])
+@pytest.fixture(params=["striped", "redis", "postgres"])
 async def locks(request: pytest.FixtureRequest) -> AsyncIterator[Locks]:
     if request.param == "striped":
         yield StripedLocks()
+        return
+    if request.param == "postgres":
+        advisory = AdvisoryLocks(request.getfixturevalue("postgres_url"))
+        yield advisory
+        await advisory.aclose()
         return
     client = connect(request.getfixturevalue("redis_url"))
     try:
@@ -80,3 +86,24 @@ async def test_redis_lock_gives_up_with_503(redis_url: str) -> None:
     with pytest.raises(ServiceUnavailable, match="redis"):
         async with down("k"):
             pass
+
+
+async def test_advisory_lock_gives_up_with_503(postgres_url: str) -> None:
+    one, two = AdvisoryLocks(postgres_url), AdvisoryLocks(postgres_url, wait_seconds=0.2)
+    try:
+        async with one("held"):  # another process's holder: its own pool
+            with pytest.raises(ServiceUnavailable, match="still held"):
+                async with two("held"):
+                    pass
+            async with asyncio.timeout(1), two("free"):
+                pass
+        async with asyncio.timeout(1), two("held"):  # released on exit
+            pass
+    finally:
+        await one.aclose()
+        await two.aclose()
+    down = AdvisoryLocks(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x")
+    with pytest.raises(ServiceUnavailable, match="unreachable"):
+        async with down("k"):
+            pass
+    await down.aclose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -19,11 +20,19 @@ from typer.testing import CliRunner
 from imagerepo.app import create_app
 from imagerepo.cli import app
 from imagerepo.config import Settings
-from imagerepo.db.engine import create_engine, head_revision, migrate, prepare_schema
-from imagerepo.errors import ServiceUnavailable
+from imagerepo.db.engine import (
+    create_engine,
+    head_revision,
+    migrate,
+    prepare_schema,
+    session_factory,
+)
+from imagerepo.db.repos.images import ImageRepository
+from imagerepo.errors import Conflict, ServiceUnavailable
 from tests.api.helpers import upload
 from tests.conftest import FAST_ARGON2, ROOT_PASSWORD
 from tests.databases import TEMPLATE, Databases, blocking
+from tests.db.synthetic import synthetic
 from tests.images import make_image
 from tests.services import free_port
 
@@ -110,8 +119,8 @@ async def test_a_deadlock_becomes_service_unavailable(migrated_database: str) ->
 async def two_servers(
     migrated_database: str, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    """Two apps on one database and one data folder, as two server processes would be: each
-    with its own in-process locks, so only the database keeps them from a duplicate row."""
+    """Two apps on one database and one data folder, as two server processes would be (no
+    Redis: their locks are the database's advisory locks)."""
     apps = [create_app(server_settings(tmp_path / "data", migrated_database)) for _ in range(2)]
     async with (
         apps[0].router.lifespan_context(apps[0]),
@@ -172,3 +181,29 @@ def test_serve_names_the_command_that_migrates(
     migrated = CliRunner().invoke(app, ["migrate", "--data-dir", data])
     assert migrated.exit_code == 0, migrated.output
     assert f"migrated from an empty database to revision {head_revision()}" in migrated.output
+
+
+async def test_the_database_itself_keeps_one_row_per_owner_and_bytes(
+    migrated_database: str,
+) -> None:
+    """No lock at all: concurrent inserts of the same bytes for one owner, one wins."""
+    engine = create_engine(migrated_database)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, username, password_hash, is_admin, created_at)"
+                    " VALUES ('u1', 'ann', 'x', false, now())"
+                )
+            )
+        images = ImageRepository(session_factory(engine))
+        first = synthetic(1, "u1", "ann")[0]
+        same_bytes = [replace(first, id=f"copy{n}") for n in range(6)]
+        results = await asyncio.gather(
+            *(images.add(image) for image in same_bytes), return_exceptions=True
+        )
+        assert sum(not isinstance(r, BaseException) for r in results) == 1, results
+        assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
+        assert await images.count_owned_by("u1") == 1
+    finally:
+        await engine.dispose()

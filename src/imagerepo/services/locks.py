@@ -3,7 +3,7 @@
 `ImageService` holds one around storing an upload's bytes and committing its row (against a delete
 of the same bytes), `Derivatives` around rendering a preview (render once). In one server process
 `StripedLocks` does; several processes or machines need a shared arbiter: `cache.redis_locks.
-RedisLocks` (a PostgreSQL advisory-lock implementation comes with PostgreSQL).
+RedisLocks`, or without Redis on PostgreSQL `db.locks.AdvisoryLocks`.
 """
 
 from __future__ import annotations
