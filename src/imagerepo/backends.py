@@ -19,18 +19,20 @@ from imagerepo.cache.base import Cache, NoCache
 from imagerepo.cache.codec import JsonCodec
 from imagerepo.cache.memory import MemoryCache
 from imagerepo.cache.metered import MeteredCache
+from imagerepo.cache.rate_limits import MemoryRateLimiter, RedisRateLimiter
 from imagerepo.cache.redis import RedisCache, connect
 from imagerepo.cache.redis_locks import RedisLocks
 from imagerepo.config import Settings
 from imagerepo.services.locks import Locks, StripedLocks
 from imagerepo.services.readiness import Check
-from imagerepo.services.users import _TokenHolder  # cached by UserService.authenticate
+from imagerepo.services.throttle import RateLimiter
+from imagerepo.services.users import TokenHolder  # cached by UserService.authenticate
 from imagerepo.storage.base import BlobStore
 from imagerepo.storage.local import LocalBlobStore
 from imagerepo.storage.s3 import S3BlobStore, make_s3_store, parse_storage_url
 
 #: Cached values that are not in `imagerepo.models` (which the codec registers whole).
-EXTRA_CACHED_TYPES: tuple[type, ...] = (_TokenHolder,)
+EXTRA_CACHED_TYPES: tuple[type, ...] = (TokenHolder,)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Backends:
     locks: Locks
     originals: BlobStore
     derivatives: BlobStore
+    rate_limiter: RateLimiter
     checks: dict[str, Check] = field(default_factory=dict)
     redis: aioredis.Redis | None = None
 
@@ -61,7 +64,12 @@ def build_backends(settings: Settings, *, cache: Cache | None = None) -> Backend
             await client.ping()
 
         checks["cache"] = ping_redis
-    return Backends(cache, locks, originals, derivatives, checks, redis)
+    rate_limiter: RateLimiter = (
+        RedisRateLimiter(redis)
+        if redis is not None
+        else MemoryRateLimiter(settings.login_failure_window_seconds)
+    )
+    return Backends(cache, locks, originals, derivatives, rate_limiter, checks, redis)
 
 
 def build_cache(settings: Settings, redis: aioredis.Redis | None) -> Cache:

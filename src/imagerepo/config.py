@@ -184,6 +184,15 @@ class Settings(BaseSettings):
     worker_threads: int = Field(
         0, ge=0, description="Threads for decoding and hashing; 0 means one per CPU core."
     )
+    login_max_failures: int = Field(
+        10,
+        ge=1,
+        description="Failed sign-ins for one username from one address before 429 (ten times"
+        " that from one address across usernames).",
+    )
+    login_failure_window_seconds: float = Field(
+        900.0, gt=0, description="How long failed sign-ins are counted (from the first one)."
+    )
     anonymous_read: bool = Field(
         True,
         description="Visitors without a login may list, search and fetch public images"

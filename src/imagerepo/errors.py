@@ -8,10 +8,13 @@
      │    └── InvalidCredentials      invalid_credentials 401
      ├── PermissionDenied             forbidden        403
      ├── NotFound                     not_found        404
+     ├── RequestTimeout               request_timeout  408  (the client sent too slowly)
      ├── Conflict                     conflict         409
      ├── PayloadTooLarge              payload_too_large 413
      ├── UnsupportedMediaType         unsupported_media_type 415
-     ├── ServiceUnavailable           unavailable      503
+     ├── TooManyRequests              too_many_requests 429 (Retry-After says when)
+     ├── HeadersTooLarge              headers_too_large 431
+     ├── ServiceUnavailable           unavailable      503 (Retry-After when known)
      └── TransportError               transport_error  (client side only: no answer at all)
 
 Each error carries a stable machine `code` and the HTTP `status` it maps to. The server renders
@@ -79,6 +82,11 @@ class Conflict(ImageRepoError):
     status = 409
 
 
+class RequestTimeout(ImageRepoError):
+    code = "request_timeout"
+    status = 408
+
+
 class PayloadTooLarge(ImageRepoError):
     code = "payload_too_large"
     status = 413
@@ -87,6 +95,22 @@ class PayloadTooLarge(ImageRepoError):
 class UnsupportedMediaType(ImageRepoError):
     code = "unsupported_media_type"
     status = 415
+
+
+class TooManyRequests(ImageRepoError):
+    """Slow down: `retry_after` (seconds) becomes a `Retry-After` header."""
+
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.retry_after = retry_after
+
+
+class HeadersTooLarge(ImageRepoError):
+    code = "headers_too_large"
+    status = 431
 
 
 class ServiceUnavailable(ImageRepoError):

@@ -30,6 +30,7 @@ from imagerepo.services.inspection import configure_pillow
 from imagerepo.services.passwords import Passwords
 from imagerepo.services.readiness import Readiness
 from imagerepo.services.sessions import SessionService
+from imagerepo.services.throttle import LoginThrottle
 from imagerepo.services.tokens import Tokens
 from imagerepo.services.users import UserService
 from imagerepo.storage.staging import Staging
@@ -108,6 +109,11 @@ async def build_services(
             clock,
             cache,
             owned_images=images,
+            throttle=LoginThrottle(
+                backends.rate_limiter,
+                limit=settings.login_max_failures,
+                window_seconds=settings.login_failure_window_seconds,
+            ),
         )
         browser_sessions = SessionService(
             SessionRepository(sessions), users, clock, ttl_seconds=settings.session_ttl_seconds

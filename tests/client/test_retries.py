@@ -18,7 +18,7 @@ from imagerepo.client.api import ImageRepoClient, StaticToken
 from imagerepo.client.retry import RetryPolicy, parse_retry_after, retryable_status
 from imagerepo.client.selection import collect
 from imagerepo.client.upload import Status, upload_all
-from imagerepo.errors import ServiceUnavailable, TransportError
+from imagerepo.errors import ServiceUnavailable, TooManyRequests, TransportError
 from tests.client.conftest import BASE_URL, CHECK, UPLOAD, Sleeps, Wire
 from tests.images import make_image
 
@@ -76,6 +76,16 @@ async def test_retry_after_is_honoured(client: ImageRepoClient, wire: Wire, slee
     answer = await client.check_digests(["ab" * 32])
     assert answer.missing == ["ab" * 32]
     assert sleeps.delays == [3.0, 1.0]
+
+
+async def test_a_retry_after_longer_than_any_wait_fails_at_once(
+    client: ImageRepoClient, wire: Wire, sleeps: Sleeps
+) -> None:
+    """A throttled login says "come back in 15 minutes": the caller hears it now, no hang."""
+    wire.plan(CHECK, (429, {"Retry-After": "900"}))
+    with pytest.raises(TooManyRequests):
+        await client.check_digests(["ab" * 32])
+    assert sleeps.delays == [] and wire.requests[CHECK] == 1
 
 
 async def test_five_attempts_then_the_file_fails_and_the_rest_go_on(

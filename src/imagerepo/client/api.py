@@ -473,8 +473,12 @@ class ImageRepoClient:
                 token_replaced = True
                 attempt -= 1  # not the server failing: this try does not count
                 continue
-            if retryable_status(response.status_code) and attempt < self._retry.attempts:
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if (
+                retryable_status(response.status_code)
+                and attempt < self._retry.attempts
+                and self._retry.worth_waiting(retry_after)
+            ):
                 await response.aclose()
                 await self._retry.wait(attempt, retry_after)
                 continue

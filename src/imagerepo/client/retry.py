@@ -13,8 +13,9 @@ before its answer was lost is answered 200 "already stored" the second time.
 
 Waits grow exponentially from `base_delay` (0.5 s, 1 s, 2 s, 4 s for five attempts), each
 multiplied by a random factor in [0.5, 1.5) so that many clients cut off together do not return
-together. A `Retry-After` the server sends (seconds or an HTTP date) replaces the computed wait.
-Every wait is capped at `max_delay`. The sleep and the randomness are injectable, for tests.
+together. A `Retry-After` the server sends (seconds or an HTTP date) replaces the computed wait;
+one longer than `max_delay` is not waited for at all: the error goes to the caller at once. The
+sleep and the randomness are injectable, for tests.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class RetryPolicy:
             return min(max(retry_after, 0.0), self.max_delay)
         backoff = self.base_delay * 2.0 ** (attempt - 1)
         return min(backoff * (0.5 + self.jitter()), self.max_delay)
+
+    def worth_waiting(self, retry_after: float | None) -> bool:
+        """False when the server asks for a longer wait than any we make (a throttled login's
+        15 minutes): the caller gets the server's answer at once instead of a silent hang."""
+        return retry_after is None or retry_after <= self.max_delay
 
     async def wait(self, attempt: int, retry_after: float | None = None) -> None:
         await self.sleep(self.delay(attempt, retry_after))

@@ -43,7 +43,9 @@ class SessionStore(Protocol):
 
 
 class PasswordCheck(Protocol):
-    async def verify_login(self, username: str, password: str) -> User: ...
+    async def verify_login(
+        self, username: str, password: str, *, client: str | None = None
+    ) -> User: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +79,12 @@ class SessionService:
         self._clock = clock
         self.ttl_seconds = ttl_seconds
 
-    async def sign_in(self, username: str, password: str) -> StartedSession:
-        """A new session for the user these credentials prove; `InvalidCredentials` otherwise."""
-        user = await self._users.verify_login(username, password)
+    async def sign_in(
+        self, username: str, password: str, *, client: str | None = None
+    ) -> StartedSession:
+        """A new session for the user these credentials prove; `InvalidCredentials` otherwise
+        (`TooManyRequests` after too many failures from `client`)."""
+        user = await self._users.verify_login(username, password, client=client)
         now = self._clock()
         await self._store.delete_expired(now)  # indexed; keeps the table to live sessions
         secret = secrets.token_urlsafe(32)

@@ -33,6 +33,7 @@ from imagerepo.models import User, UserCredentials
 from imagerepo.services.clock import Clock
 from imagerepo.services.ids import new_id
 from imagerepo.services.passwords import Passwords
+from imagerepo.services.throttle import LoginThrottle
 from imagerepo.services.tokens import IssuedToken, Tokens
 
 ROOT = "root"
@@ -96,7 +97,7 @@ class UserSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class _TokenHolder:
+class TokenHolder:
     """What `authenticate` caches: the user and the token version their tokens must carry."""
 
     user: User
@@ -113,6 +114,7 @@ class UserService:
         cache: Cache,
         *,
         owned_images: OwnedImages | None = None,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self._store = store
         self._cache = cache
@@ -120,6 +122,7 @@ class UserService:
         self._tokens = tokens
         self._clock = clock
         self._owned_images = owned_images
+        self._throttle = throttle
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -245,19 +248,31 @@ class UserService:
 
     # -- login and tokens -----------------------------------------------------------------------
 
-    async def verify_login(self, username: str, password: str) -> User:
+    async def verify_login(
+        self, username: str, password: str, *, client: str | None = None
+    ) -> User:
         """The user a username and password prove (an unknown name costs the same as a wrong
-        password); `InvalidCredentials` otherwise. The API's login and the gallery's share it."""
-        found = await self._store.credentials(username.strip().lower())
+        password); `InvalidCredentials` otherwise, or `TooManyRequests` once `client` (the
+        caller's address) has failed too often. The API's login and the gallery's share it."""
+        username = username.strip().lower()
+        if self._throttle is not None:
+            await self._throttle.check(username, client)
+        found = await self._store.credentials(username)
         valid = await self._passwords.verify(found.password_hash if found else None, password)
         if found is None or not valid:
+            if self._throttle is not None:
+                await self._throttle.failed(username, client)
             raise InvalidCredentials("wrong username or password")
+        if self._throttle is not None:
+            await self._throttle.succeeded(username, client)
         if self._passwords.needs_rehash(found.password_hash):
             await self._store.set_password_hash(found.user.id, await self._passwords.hash(password))
         return found.user
 
-    async def login(self, username: str, password: str) -> IssuedToken:
-        user = await self.verify_login(username, password)
+    async def login(
+        self, username: str, password: str, *, client: str | None = None
+    ) -> IssuedToken:
+        user = await self.verify_login(username, password, client=client)
         holder = await self._store.by_id_with_token_version(user.id)
         if holder is None:  # deleted a moment ago
             raise InvalidCredentials("wrong username or password")
@@ -275,13 +290,13 @@ class UserService:
         claims = self._tokens.claims(token)
         key = f"user:{await self._cache.generation(USER_GENERATION)}:{claims.subject}"
         cached = await self._cache.get(key)
-        if isinstance(cached, _TokenHolder):
+        if isinstance(cached, TokenHolder):
             holder = cached
         else:
             found = await self._store.by_id_with_token_version(claims.subject)
             if found is None:
                 raise AuthenticationFailed("the access token names a user that no longer exists")
-            holder = _TokenHolder(*found)
+            holder = TokenHolder(*found)
             await self._cache.set(key, holder)
         if claims.version != holder.token_version:
             raise AuthenticationFailed(

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from imagerepo.api.cookies import clear_session_cookie, session_secret, set_session_cookie
 from imagerepo.api.deps import services
-from imagerepo.errors import InvalidCredentials, PermissionDenied
+from imagerepo.errors import InvalidCredentials, PermissionDenied, TooManyRequests
 from imagerepo.services.sessions import check_csrf
 from imagerepo.web.render import PAGE_HEADERS, page, visitor
 
@@ -72,7 +72,19 @@ async def login(
         )
     sessions = services(request).sessions
     try:
-        started = await sessions.sign_in(username, password)
+        client = request.client.host if request.client else None
+        started = await sessions.sign_in(username, password, client=client)
+    except TooManyRequests as exc:
+        return page(
+            request,
+            "login.html",
+            who,
+            status_code=429,
+            title="Sign in",
+            next=safe_next(next),
+            username=username,
+            error=f"Too many failed sign-ins. Try again in {exc.retry_after} seconds.",
+        )
     except InvalidCredentials:
         return page(
             request,
