@@ -1,8 +1,9 @@
 """`imagerepo migrate` and `imagerepo check-config`: for whoever runs the server.
 
 Both read the server's settings (IMAGEREPO_* variables, `--data-dir`) and touch only the
-backends, never the HTTP API. `migrate` is what the server also does at start; running it first
-(one process, before starting several) keeps N servers from racing to migrate.
+backends, never the HTTP API. On SQLite `migrate` is what the server also does at start; on
+PostgreSQL it is the only way the schema moves (a server at another revision refuses to start
+and names this command), so N servers never race to migrate.
 """
 
 from __future__ import annotations
