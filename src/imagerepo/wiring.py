@@ -28,6 +28,7 @@ from imagerepo.services.derivatives import Derivatives
 from imagerepo.services.images import ImageService
 from imagerepo.services.inspection import configure_pillow
 from imagerepo.services.passwords import Passwords
+from imagerepo.services.pixel_budget import PixelBudget
 from imagerepo.services.readiness import Readiness
 from imagerepo.services.sessions import SessionService
 from imagerepo.services.throttle import LoginThrottle
@@ -61,7 +62,11 @@ async def build_services(
     configure_pillow()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
-    pool = pool if pool is not None else WorkerPool(settings.worker_threads)
+    if pool is None:
+        budget = PixelBudget(
+            settings.decode_memory_bytes, max_wait_seconds=settings.decode_wait_seconds
+        )
+        pool = WorkerPool(settings.worker_threads, budget=budget)
     backends = build_backends(settings, cache=cache)  # cache, locks, blob stores; lazy
     # Several servers on one PostgreSQL database and no Redis: its advisory locks arbitrate.
     advisory = (

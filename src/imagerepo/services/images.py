@@ -40,7 +40,7 @@ from imagerepo.services.derivatives import Derivatives, Kind
 from imagerepo.services.ids import new_id
 from imagerepo.services.image_cache import ImageCacheKeys
 from imagerepo.services.locks import Locks, StripedLocks
-from imagerepo.services.rendering import OutputFormat
+from imagerepo.services.rendering import CopyFormat, OutputFormat, full_copy_format
 from imagerepo.services.search import ImageSearch, SearchRequest, build_query, clean_tags
 from imagerepo.services.text import clean_line, clean_multiline
 from imagerepo.storage.base import BlobStore
@@ -110,10 +110,6 @@ class ImageFile:
     media_type: str
     etag: str
     filename: str | None  # for Content-Disposition; None for derivatives
-
-
-#: The clean full-size copy keeps a lossy photo lossy and a lossless picture lossless-ish.
-_FULL_COPY_FORMAT: dict[str, OutputFormat] = {"image/png": "webp", "image/gif": "webp"}
 
 
 def clean_filename(raw: str | None) -> str:
@@ -387,12 +383,12 @@ class ImageService:
             if handle is None:
                 raise NotFound("no such image")  # deleted since `get` read its row
             return ImageFile(image, handle, None, image.media_type, image.sha256, image.filename)
-        fmt = _FULL_COPY_FORMAT.get(image.media_type, "jpeg")
+        fmt = full_copy_format(image.media_type)  # PNG keeps palette and grey at 1 byte a pixel
         name = f"{PurePosixPath(image.filename).stem or 'image'}.{'jpg' if fmt == 'jpeg' else fmt}"
         return await self._open_derivative(image, "full", fmt, name)
 
     async def _open_derivative(
-        self, image: Image, kind: Kind, fmt: OutputFormat, filename: str | None
+        self, image: Image, kind: Kind, fmt: CopyFormat, filename: str | None
     ) -> ImageFile:
         found = await self._derivatives.get(image, kind, fmt)
         if found.path is None:
