@@ -33,7 +33,7 @@ from imagerepo.services.rendering import (
     CopyFormat,
     full_copy_format,
 )
-from imagerepo.storage.base import BlobStore
+from imagerepo.storage.base import BlobStore, OpenBlob
 from imagerepo.storage.staging import Staging
 from imagerepo.workers import WorkerPool
 
@@ -97,6 +97,10 @@ class Derivatives:
         path = self._store.local_path(key)
         stream = None if path is not None else self._store.get(key)
         return Derivative(key=key, media_type=MEDIA_TYPES[fmt], path=path, stream=stream)
+
+    async def open(self, key: str, start: int = 0, end: int | None = None) -> OpenBlob:
+        """A pinned read handle on a derivative (remote stores; see `BlobStore.open`)."""
+        return await self._store.open(key, start, end)
 
     async def delete_all(self, sha256: str) -> None:
         for kind in SIZES:

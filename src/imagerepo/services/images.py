@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO, Literal, Protocol
 
@@ -43,7 +44,7 @@ from imagerepo.services.locks import Locks, StripedLocks
 from imagerepo.services.rendering import CopyFormat, OutputFormat, full_copy_format
 from imagerepo.services.search import ImageSearch, SearchRequest, build_query, clean_tags
 from imagerepo.services.text import clean_line, clean_multiline
-from imagerepo.storage.base import BlobStore
+from imagerepo.storage.base import BlobStore, OpenBlob
 from imagerepo.storage.staging import StagedFile, Staging
 from imagerepo.workers import WorkerPool
 
@@ -101,12 +102,14 @@ class Ingested:
 
 @dataclass(frozen=True, slots=True)
 class ImageFile:
-    """An image's bytes, already open: a local file (deleting the image afterwards cannot cut
-    the answer short, since an open file outlives its name) or, for remote stores, a stream."""
+    """An image's bytes, already open, so a delete that lands afterwards cannot cut the answer
+    short: a local file (an open file outlives its name), or on a remote store a pinned read
+    handle (`blob`, the whole object) plus `reopen` for a Range request."""
 
     image: Image
     file: BinaryIO | None
-    stream: AsyncIterator[bytes] | None
+    blob: OpenBlob | None
+    reopen: Callable[[int, int | None], Awaitable[OpenBlob]] | None
     media_type: str
     etag: str
     filename: str | None  # for Content-Disposition; None for derivatives
@@ -375,14 +378,17 @@ class ImageService:
         if may_see_private_fields(viewer, image):
             path = self._blobs.local_path(image.sha256)
             if path is None:
-                stream = self._blobs.get(image.sha256)
+                reopen = partial(self._blobs.open, image.sha256)
+                blob = await _pin(reopen)
                 return ImageFile(
-                    image, None, stream, image.media_type, image.sha256, image.filename
+                    image, None, blob, reopen, image.media_type, image.sha256, image.filename
                 )
             handle = await _open_or_none(path)
             if handle is None:
                 raise NotFound("no such image")  # deleted since `get` read its row
-            return ImageFile(image, handle, None, image.media_type, image.sha256, image.filename)
+            return ImageFile(
+                image, handle, None, None, image.media_type, image.sha256, image.filename
+            )
         fmt = full_copy_format(image.media_type)  # PNG keeps palette and grey at 1 byte a pixel
         name = f"{PurePosixPath(image.filename).stem or 'image'}.{'jpg' if fmt == 'jpeg' else fmt}"
         return await self._open_derivative(image, "full", fmt, name)
@@ -392,7 +398,9 @@ class ImageService:
     ) -> ImageFile:
         found = await self._derivatives.get(image, kind, fmt)
         if found.path is None:
-            return ImageFile(image, None, found.stream, found.media_type, found.key, filename)
+            reopen = partial(self._derivatives.open, found.key)
+            blob = await _pin(reopen)
+            return ImageFile(image, None, blob, reopen, found.media_type, found.key, filename)
         handle = await _open_or_none(found.path)
         if handle is None:
             # Gone between render and open: deleted with its image (404), or pruned (render again).
@@ -402,7 +410,7 @@ class ImageService:
             handle = await _open_or_none(found.path) if found.path else None
             if handle is None:
                 raise NotFound("no such image")
-        return ImageFile(image, handle, None, found.media_type, found.key, filename)
+        return ImageFile(image, handle, None, None, found.media_type, found.key, filename)
 
     async def update(
         self,
@@ -463,6 +471,11 @@ class ImageService:
         if not may_change(viewer, image):
             raise PermissionDenied("only the owner can change or delete an image")
         return image
+
+
+async def _pin(opener: Callable[[int, int | None], Awaitable[OpenBlob]]) -> OpenBlob:
+    """The whole object, pinned now; `NotFound` (404) if it was deleted since its row was read."""
+    return await opener(0, None)
 
 
 async def _open_or_none(path: Path) -> BinaryIO | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from imagerepo.api.deps import CurrentUser, CurrentViewer, Images
-from imagerepo.api.files import OpenFileResponse
+from imagerepo.api.files import OpenFileResponse, blob_response
 from imagerepo.api.multipart import read_upload
 from imagerepo.api.schemas import (
     CheckIn,
@@ -170,12 +170,16 @@ async def similar_images(
     return SimilarPage(items=[SimilarOut.of_similar(f, viewer) for f in found])
 
 
-def send_file(found: ImageFile, if_none_match: str | None, version: str | None = None) -> Response:
+async def send_file(
+    request: Request, found: ImageFile, if_none_match: str | None, version: str | None = None
+) -> Response:
     """The bytes `found` names, with caching headers; 304 when the client has them already."""
     headers = cache_headers(found.image, found.etag, version)
     if not_modified(if_none_match, found.etag):
         if found.file is not None:
             found.file.close()
+        if found.blob is not None:
+            await found.blob.aclose()
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     if found.file is not None:
         return OpenFileResponse(
@@ -185,8 +189,12 @@ def send_file(found: ImageFile, if_none_match: str | None, version: str | None =
             filename=found.filename,
             content_disposition_type="inline",
         )
-    assert found.stream is not None
-    return StreamingResponse(found.stream, media_type=found.media_type, headers=headers)
+    return await blob_response(
+        found,
+        headers=headers,
+        range_header=request.headers.get("range"),
+        head=request.method == "HEAD",
+    )
 
 
 _VERSION_HELP = (
@@ -202,6 +210,7 @@ _IMAGE_BYTES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{image_id}/thumbnail", response_class=Response, responses=_IMAGE_BYTES)
 async def get_thumbnail(
+    request: Request,
     image_id: str,
     viewer: CurrentViewer,
     images: Images,
@@ -211,11 +220,12 @@ async def get_thumbnail(
 ) -> Response:
     """About 256 px on the long side, upright, sRGB, without GPS or any other metadata."""
     found = await images.derivative(viewer, image_id, "thumbnail", format)
-    return send_file(found, if_none_match, v)
+    return await send_file(request, found, if_none_match, v)
 
 
 @router.get("/{image_id}/preview", response_class=Response, responses=_IMAGE_BYTES)
 async def get_preview(
+    request: Request,
     image_id: str,
     viewer: CurrentViewer,
     images: Images,
@@ -225,7 +235,7 @@ async def get_preview(
 ) -> Response:
     """About 1440 px on the long side, made on first request; same guarantees as the thumbnail."""
     found = await images.derivative(viewer, image_id, "preview", format)
-    return send_file(found, if_none_match, v)
+    return await send_file(request, found, if_none_match, v)
 
 
 @router.get(
@@ -234,13 +244,14 @@ async def get_preview(
     responses={200: {"content": {"image/*": {}}}, **_ERRORS},
 )
 async def get_image_file(
+    request: Request,
     image_id: str,
     viewer: CurrentViewer,
     images: Images,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The original bytes for the owner; for anyone else the full picture without metadata."""
-    return send_file(await images.open_file(viewer, image_id), if_none_match)
+    return await send_file(request, await images.open_file(viewer, image_id), if_none_match)
 
 
 @router.patch("/{image_id}", response_model=ImageOut, responses=_ERRORS)
