@@ -14,7 +14,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -41,10 +41,18 @@ def create_engine(url: str) -> AsyncEngine:
         # Each aiosqlite connection is a thread plus PRAGMAs on connect: keep enough open for
         # the requests in flight instead of opening and closing overflow connections.
         return _sqlite(create_async_engine(url, pool_size=16, max_overflow=16))
-    engine = create_async_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "postgresql":
+    if make_url(url).get_backend_name() == "postgresql":
+        # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic
+        # plan that cannot see the values, and for `LIKE '%rare%'` it then walks the upload
+        # order's index past every row (77 ms at 100 000 rows instead of 1 ms by trigrams).
+        settings = {"plan_cache_mode": "force_custom_plan"}
+        asyncpg = make_url(url).get_driver_name() == "asyncpg"
+        engine = create_async_engine(
+            url, pool_pre_ping=True, connect_args={"server_settings": settings} if asyncpg else {}
+        )
         postgres.install(engine.sync_engine)
-    return engine
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
 
 
 def _sqlite(engine: AsyncEngine) -> AsyncEngine:
