@@ -8,19 +8,21 @@ These always run against the session's PostgreSQL (`postgres_databases`), whatev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import Connection, text
 from typer.testing import CliRunner
 
 from imagerepo.app import create_app
 from imagerepo.cli import app
 from imagerepo.config import Settings
 from imagerepo.db.engine import (
+    alembic_config,
     create_engine,
     head_revision,
     migrate,
@@ -205,5 +207,33 @@ async def test_the_database_itself_keeps_one_row_per_owner_and_bytes(
         assert sum(not isinstance(r, BaseException) for r in results) == 1, results
         assert all(isinstance(r, Conflict) for r in results if isinstance(r, BaseException))
         assert await images.count_owned_by("u1") == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_go_down_and_up_again(empty_database: str) -> None:
+    engine = create_engine(empty_database)
+
+    def to(target: str) -> Callable[[Connection], None]:
+        def run(sync_connection: Connection) -> None:
+            config = alembic_config(empty_database)
+            config.attributes["connection"] = sync_connection
+            if target == "head":
+                command.upgrade(config, target)
+            else:
+                command.downgrade(config, target)
+
+        return run
+
+    try:
+        for target in ("head", "0004", "head"):
+            async with engine.begin() as connection:
+                await connection.run_sync(to(target))
+        await prepare_schema(engine)
+        async with engine.connect() as connection:
+            triggers = await connection.scalar(
+                text("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")
+            )
+        assert triggers == 2  # the search document and the month counts
     finally:
         await engine.dispose()
