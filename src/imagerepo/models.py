@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -57,9 +57,13 @@ class PhotoMetadata:
     lens_serial: str | None = None
 
     def as_dict(self, *, include_private: bool) -> dict[str, Any]:
-        """JSON-ready, without empty fields; without location and serials unless asked."""
+        """JSON-ready, without empty fields; without location and serials unless asked.
+
+        Every value is a scalar, so fields are read directly: `dataclasses.asdict` deep-copies,
+        and was 38 % of a listing's endpoint time (pyinstrument, 50 items a page)."""
         out: dict[str, Any] = {}
-        for name, value in asdict(self).items():
+        for name in _METADATA_FIELDS:
+            value = getattr(self, name)
             if value is None or (name in PRIVATE_FIELDS and not include_private):
                 continue
             out[name] = value.isoformat() if isinstance(value, datetime) else value
@@ -67,11 +71,14 @@ class PhotoMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PhotoMetadata:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in _METADATA_FIELD_SET}
         if isinstance(values.get("taken_at"), str):
             values["taken_at"] = datetime.fromisoformat(values["taken_at"])
         return cls(**values)
+
+
+_METADATA_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PhotoMetadata))
+_METADATA_FIELD_SET = frozenset(_METADATA_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
