@@ -27,7 +27,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Protocol, Self, cast
+from typing import Any, BinaryIO, Self, cast
 from urllib.parse import quote
 
 import httpx
@@ -46,7 +46,9 @@ from imagerepo.client.schemas import (
     UserJSON,
     UserListItemJSON,
     Visibility,
+    is_stored_images,
 )
+from imagerepo.client.tokens import StaticToken, TokenProvider
 from imagerepo.client.transport_errors import TRANSIENT, transport_error
 from imagerepo.errors import AuthenticationFailed, ImageRepoError, TransportError, error_from_body
 
@@ -56,31 +58,7 @@ API = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=None)
 # Half the server's limit of 10 000 per request: a 350 KB body, answered in well under a second.
 CHECK_BATCH = 5_000
-
-
-class TokenProvider(Protocol):
-    """Supplies bearer tokens to `ImageRepoClient`."""
-
-    async def token(self, client: ImageRepoClient) -> str:
-        """A token to send now (may log in through `client.login` to get one)."""
-        ...
-
-    async def rejected(self, token: str) -> bool:
-        """The server answered 401 to `token`: forget it; True if asking again may help."""
-        ...
-
-
-class StaticToken:
-    """A fixed token (tests, scripts that already hold one); a refusal is final."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    async def token(self, client: ImageRepoClient) -> str:
-        return self._token
-
-    async def rejected(self, token: str) -> bool:
-        return False
+__all__ = ["ImageRepoClient", "StaticToken", "TokenProvider"]  # the tokens' home: client/tokens
 
 
 class ImageRepoClient:
@@ -258,7 +236,7 @@ class ImageRepoClient:
                 and isinstance(absent, list)
                 and all(isinstance(k, str) and isinstance(v, str) for k, v in found.items())
                 and all(isinstance(d, str) for d in absent)
-                and (stored is None or _stored_images(stored))
+                and (stored is None or is_stored_images(stored))
             ):
                 raise TransportError(f"the server at {self.base_url} sent a malformed digest check")
             existing.update(found)
@@ -502,18 +480,6 @@ class ImageRepoClient:
                 f"the server at {self.base_url} sent an answer that is not JSON "
                 f"(HTTP {response.status_code})"
             ) from exc
-
-
-def _stored_images(value: object) -> bool:
-    """Is this the `images` field of a digest check: digest → {id, visibility, description}?"""
-    return isinstance(value, dict) and all(
-        isinstance(k, str)
-        and isinstance(v, dict)
-        and isinstance(v.get("id"), str)
-        and v.get("visibility") in ("public", "private")
-        and isinstance(v.get("description"), str)
-        for k, v in value.items()
-    )
 
 
 def _user_path(username: str) -> str:

@@ -135,3 +135,15 @@ class DigestCheck:
     existing: dict[str, str]
     missing: list[str]
     images: dict[str, StoredImageJSON] = field(default_factory=dict)
+
+
+def is_stored_images(value: object) -> bool:
+    """Is this the `images` field of a digest check: digest → {id, visibility, description}?"""
+    return isinstance(value, dict) and all(
+        isinstance(k, str)
+        and isinstance(v, dict)
+        and isinstance(v.get("id"), str)
+        and v.get("visibility") in ("public", "private")
+        and isinstance(v.get("description"), str)
+        for k, v in value.items()
+    )
