@@ -259,8 +259,13 @@ def test_lightbox_steps_with_arrow_keys_and_escape_returns_focus(
     shoot(page, screenshots, "lightbox")
     page.keyboard.press("Escape")
     assert lightbox.get_attribute("open") is None
-    focused = page.evaluate("document.activeElement.closest('.tile')?.dataset.title")
-    assert focused == titles[1]
+    # The dialog first restores focus to the tile that opened it, then its `close` event (a task
+    # queued after that) moves it to the photo shown last: wait for that, the settled state.
+    page.wait_for_function(
+        "title => document.activeElement.closest('.tile')?.dataset.title === title",
+        arg=titles[1],
+        timeout=5000,
+    )
 
 
 def test_user_text_is_shown_as_text(visit: Visit) -> None:
