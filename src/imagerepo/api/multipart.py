@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from imagerepo.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+from imagerepo.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from imagerepo.storage.staging import StagedFile
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 16
@@ -159,3 +161,12 @@ async def read_upload(
     if not form.has_file:
         raise ValidationFailed("the upload has no 'file' part")
     return form
+
+
+async def read_staged_upload(request: Request, staged: StagedFile) -> UploadForm:
+    """The request's multipart body, its `file` part streamed into `staged`: refused at once
+    when `Content-Length` already says it is too large. Upload and search-by-image share it."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > staged.max_bytes + 64 * 1024:
+        raise PayloadTooLarge(f"upload is larger than the limit of {staged.max_bytes} bytes")
+    return await read_upload(request.headers.get("content-type"), request.stream(), staged.write)

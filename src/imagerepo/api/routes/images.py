@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from imagerepo.api.deps import CurrentUser, CurrentViewer, Images
 from imagerepo.api.files import OpenFileResponse, blob_response
-from imagerepo.api.multipart import read_upload
+from imagerepo.api.multipart import read_staged_upload
 from imagerepo.api.schemas import (
     CheckIn,
     CheckOut,
@@ -24,7 +24,6 @@ from imagerepo.api.schemas import (
     UploadOut,
 )
 from imagerepo.api.search_params import Search
-from imagerepo.errors import PayloadTooLarge
 from imagerepo.models import Image, Visibility
 from imagerepo.policy import Viewer
 from imagerepo.services.images import MAX_SIMILAR_DISTANCE, ImageFile, parse_visibility
@@ -102,13 +101,8 @@ async def upload_image(request: Request, user: CurrentUser, images: Images) -> J
     201 with the new image, or 200 with the existing one when this user already has these bytes
     (a `visibility` or `description` sent with them is applied: `outcome` says `updated`).
     """
-    declared = request.headers.get("content-length")
     async with images.receive() as staged:
-        if declared and declared.isdigit() and int(declared) > staged.max_bytes + 64 * 1024:
-            raise PayloadTooLarge(f"upload is larger than the limit of {staged.max_bytes} bytes")
-        form = await read_upload(
-            request.headers.get("content-type"), request.stream(), staged.write
-        )
+        form = await read_staged_upload(request, staged)
         ingested = await images.ingest(
             user,
             staged,

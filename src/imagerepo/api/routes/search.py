@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from imagerepo.api.deps import CurrentUser, CurrentViewer, Images
-from imagerepo.api.multipart import read_upload
+from imagerepo.api.multipart import read_staged_upload
 from imagerepo.api.schemas import ErrorOut, SimilarOut, SimilarPage
 from imagerepo.api.search_params import Search
-from imagerepo.errors import PayloadTooLarge, ValidationFailed
+from imagerepo.errors import ValidationFailed
 from imagerepo.policy import Viewer
 from imagerepo.services.images import MAX_SIMILAR_DISTANCE
 
@@ -68,13 +68,8 @@ async def search_by_image(
 ) -> SimilarPage:
     """Images you may see that look like the `file` sent (perceptual hash), nearest first.
     The file is read with the upload limits and not stored."""
-    declared = request.headers.get("content-length")
     async with images.receive() as staged:
-        if declared and declared.isdigit() and int(declared) > staged.max_bytes + 64 * 1024:
-            raise PayloadTooLarge(f"upload is larger than the limit of {staged.max_bytes} bytes")
-        form = await read_upload(
-            request.headers.get("content-type"), request.stream(), staged.write
-        )
+        form = await read_staged_upload(request, staged)
         if not form.has_file:
             raise ValidationFailed("send the image as a 'file' part")
         found = await images.similar_to_file(user, staged, distance=distance, limit=limit)
