@@ -123,3 +123,26 @@ async def test_the_client_address_honours_trusted_proxies(
 def test_trusted_proxies_must_be_networks(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not-a-net"):
         Settings(data_dir=tmp_path, trusted_proxies="127.0.0.1/32,not-a-net")
+
+
+@pytest.mark.parametrize(
+    ("peer", "proto", "scheme"),
+    [
+        ("127.0.0.1", "https", "https"),  # a trusted proxy that ends TLS
+        ("127.0.0.1", "HTTPS ", "https"),
+        ("127.0.0.1", "gopher", "http"),  # nonsense is ignored
+        ("203.0.113.5", "https", "http"),  # anybody else cannot claim TLS it did not use
+    ],
+)
+async def test_the_scheme_follows_x_forwarded_proto_from_a_trusted_proxy_only(
+    tmp_path: Path, peer: str, proto: str, scheme: str
+) -> None:
+    async def echo(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.url.scheme)
+
+    settings = Settings(data_dir=tmp_path, trusted_proxies="127.0.0.1/32")
+    app = RequestContext(Starlette(routes=[Route("/", echo)]), settings=settings)
+    transport = httpx.ASGITransport(app=app, client=(peer, 4321))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.get("/", headers={"X-Forwarded-Proto": proto})
+        assert answer.text == scheme

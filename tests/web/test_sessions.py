@@ -90,6 +90,23 @@ async def test_https_uses_a_secure_host_prefixed_cookie(settings: Settings, cloc
         assert (await client.get("/api/v1/users/me")).status_code == 200
 
 
+async def test_behind_a_trusted_tls_proxy_the_cookie_is_secure_too(
+    settings: Settings, clock: Clock
+) -> None:
+    """nginx ends TLS and talks plain HTTP to us; its `X-Forwarded-Proto` says what the browser
+    used (the test transport's peer is 127.0.0.1)."""
+    proxied = settings.model_copy(update={"trusted_proxies": "127.0.0.1/32"})
+    async with gallery(proxied, clock, BASE) as client:
+        client.headers["X-Forwarded-Proto"] = "https"
+        form = {"username": "root", "password": ROOT_PASSWORD}
+        answer = await client.post(
+            "/login", data=form, headers={"Origin": "https://imagerepo.test"}
+        )
+        assert answer.status_code == 303
+        cookie = answer.headers["set-cookie"].lower()
+        assert cookie.startswith("__host-imagerepo_session=") and "; secure" in cookie
+
+
 async def test_wrong_password_shows_the_form_again(http: httpx.AsyncClient) -> None:
     answer = await http.post("/login", data={"username": "root", "password": "not-the-one"})
     assert answer.status_code == 401

@@ -1,7 +1,9 @@
 """The outermost ASGI middleware: who the client is, a request id, and request metrics.
 
 - Behind a trusted proxy (`IMAGEREPO_TRUSTED_PROXIES`) `scope["client"]` becomes the address
-  `client_address` reads from `X-Forwarded-For`, so everything further in sees the real client.
+  `client_address` reads from `X-Forwarded-For`, so everything further in sees the real client,
+  and `X-Forwarded-Proto` (`http` or `https`) sets the scheme: behind a proxy that ends TLS, the
+  gallery's cookie is `Secure` and same-origin checks compare `https://` origins.
 - The request id is the client's `X-Request-ID` when it is sane (1-64 of `A-Za-z0-9._-`), else a
   new random one; it is echoed in the response and carried by every log line of the request.
 - Latency is observed per route *template* (the matched route's path, read after routing), and
@@ -16,7 +18,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagerepo.client_address import client_address
+from imagerepo.client_address import client_address, is_trusted
 from imagerepo.config import Settings
 from imagerepo.logs import REQUEST_ID
 from imagerepo.metrics import REQUEST_SECONDS, UPLOAD_BYTES, UPLOADS
@@ -37,6 +39,10 @@ class RequestContext:
         headers = _headers(scope)
         if self._trusted and scope.get("client"):
             host, port = scope["client"]
+            if is_trusted(host, self._trusted):
+                proto = headers.get("x-forwarded-proto", "").strip().lower()
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto
             scope["client"] = (
                 client_address(host, headers.get("x-forwarded-for"), self._trusted),
                 port,
