@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from imagerepo.api.deps import services
@@ -80,6 +80,16 @@ class GridQuery:
         )
 
 
+def grid_query(
+    q: Text = None, year: Text = None, month: Text = None, tag: Text = None
+) -> GridQuery:
+    """The grid's query string, shared by every page that shows a grid."""
+    return GridQuery.parse(q, year, month, tag)
+
+
+Grid = Annotated[GridQuery, Depends(grid_query)]
+
+
 def _number(raw: str | None, low: int, high: int) -> int | None:
     value = (raw or "").strip()
     return int(value) if value.isdigit() and low <= int(value) <= high else None
@@ -128,17 +138,10 @@ async def _grid(
 
 
 @router.get("/", response_class=HTMLResponse)
-async def timeline(
-    request: Request,
-    q: Text = None,
-    year: Text = None,
-    month: Text = None,
-    tag: Text = None,
-) -> Response:
+async def timeline(request: Request, grid: Grid) -> Response:
     who = await visitor(request)
     if _closed(request, who):
         return to_login(request)
-    grid = GridQuery.parse(q, year, month, tag)
     empty = (
         "No photos here yet. Upload your first ones: they show up here, newest first."
         if who.user is not None
@@ -149,18 +152,11 @@ async def timeline(
 
 
 @router.get("/mine", response_class=HTMLResponse)
-async def my_images(
-    request: Request,
-    q: Text = None,
-    year: Text = None,
-    month: Text = None,
-    tag: Text = None,
-) -> Response:
+async def my_images(request: Request, grid: Grid) -> Response:
     who = await visitor(request)
     if who.user is None:
         return to_login(request)
     empty = "You have no photos yet. Upload some: drop files or whole folders on the upload page."
-    grid = GridQuery.parse(q, year, month, tag)
     return await _grid(
         request, who, grid, heading="My images", owner=who.user.username, empty=empty
     )
