@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# nginx on 127.0.0.1 as a reverse proxy in front of UPSTREAM (default http://127.0.0.1:8000),
+# nginx on 127.0.0.1 as a reverse proxy in front of UPSTREAM (default http://127.0.0.1:8000;
+# several URLs separated by commas are balanced round-robin, as in front of N API workers),
 # passing X-Forwarded-For and streaming bodies; everything (pid, logs, temp) under STATE_DIR.
-#   UPSTREAM=http://127.0.0.1:8000 scripts/services/nginx.sh start|stop|url [STATE_DIR]
+#   UPSTREAM=http://127.0.0.1:8000[,http://127.0.0.1:8001] scripts/services/nginx.sh start|stop|url [STATE_DIR]
 NAME=nginx
 DEFAULT_PORT=58080
 . "$(dirname "$0")/_lib.sh"
@@ -10,7 +11,11 @@ NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 start_service() {
     [ -x "$NGINX" ] || { echo "nginx not found (apt-get install nginx)" >&2; exit 1; }
-    local upstream=${UPSTREAM:-http://127.0.0.1:8000}
+    local servers="" url
+    for url in $(echo "${UPSTREAM:-http://127.0.0.1:8000}" | tr ',' ' '); do
+        servers="$servers        server ${url#http://};
+"
+    done
     mkdir -p "$DIR/tmp"
     cat >"$DIR/nginx.conf" <<CONF
 daemon on;
@@ -25,11 +30,15 @@ http {
     fastcgi_temp_path $DIR/tmp/fastcgi;
     uwsgi_temp_path $DIR/tmp/uwsgi;
     scgi_temp_path $DIR/tmp/scgi;
+    upstream imagerepo {
+$servers        keepalive 16;
+    }
     server {
         listen 127.0.0.1:$PORT;
         client_max_body_size 0;
         location / {
-            proxy_pass $upstream;
+            proxy_pass http://imagerepo;
+            proxy_set_header Connection "";
             proxy_http_version 1.1;
             proxy_request_buffering off;
             proxy_buffering off;
