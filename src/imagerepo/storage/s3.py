@@ -164,7 +164,8 @@ class S3BlobStore(ReadsThroughOpen):
 
     async def stat(self, key: str) -> BlobInfo:
         meta = await self._call(lambda: obstore.head_async(self._store, self._path(key)))
-        return BlobInfo(key=key, size=meta["size"], etag=meta["e_tag"] or f'"{key}"')
+        etag = meta["e_tag"] or f'"{key}"'
+        return BlobInfo(key=key, size=meta["size"], etag=etag, modified=meta["last_modified"])
 
     async def walk(self) -> AsyncIterator[str]:
         try:
