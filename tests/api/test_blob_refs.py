@@ -14,14 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagerepo.app import create_app
 from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, session_factory
 from imagerepo.db.repos.blobs import BlobRepository
 from imagerepo.services.blob_refs import BlobReferences, Collected
 from imagerepo.services.derivatives import derivative_key
 from imagerepo.wiring import Services, build_services
-from tests.api.helpers import upload
+from tests.api.helpers import client_of, upload
 from tests.conftest import ROOT_PASSWORD
 from tests.images import make_image
 from tests.manual_clock import ManualClock
@@ -56,11 +55,7 @@ async def repo(quiet: Settings, services: Services) -> AsyncIterator[BlobReposit
 
 @pytest.fixture
 async def http(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(services.settings, services=services)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
+    async with client_of(services) as client:
         yield client
 
 
@@ -206,36 +201,27 @@ async def test_two_processes_upload_and_delete_the_same_bytes(
     async with (
         build_services(quiet, clock=clock) as first,
         build_services(quiet, clock=clock) as second,
+        client_of(first) as one,
+        client_of(second) as two,
     ):
-        apps = [create_app(quiet, services=s) for s in (first, second)]
-        async with (
-            apps[0].router.lifespan_context(apps[0]),
-            apps[1].router.lifespan_context(apps[1]),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=apps[0]), base_url="http://a"
-            ) as one,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=apps[1]), base_url="http://b"
-            ) as two,
-        ):
-            form = {"username": "root", "password": ROOT_PASSWORD}
-            token = (await one.post("/api/v1/auth/token", data=form)).json()["access_token"]
-            root = {"Authorization": f"Bearer {token}"}
-            made = await one.post(
-                "/api/v1/users", json={"username": "bob", "password": "bob-password"}, headers=root
-            )
-            assert made.status_code == 201
-            form = {"username": "bob", "password": "bob-password"}
-            token = (await two.post("/api/v1/auth/token", data=form)).json()["access_token"]
-            bob = {"Authorization": f"Bearer {token}"}
-            for round_ in range(8):
-                data = make_image(seed=100 + round_, size=(120, 90))
-                mine = await upload(one, root, data)
+        form = {"username": "root", "password": ROOT_PASSWORD}
+        token = (await one.post("/api/v1/auth/token", data=form)).json()["access_token"]
+        root = {"Authorization": f"Bearer {token}"}
+        made = await one.post(
+            "/api/v1/users", json={"username": "bob", "password": "bob-password"}, headers=root
+        )
+        assert made.status_code == 201
+        form = {"username": "bob", "password": "bob-password"}
+        token = (await two.post("/api/v1/auth/token", data=form)).json()["access_token"]
+        bob = {"Authorization": f"Bearer {token}"}
+        for round_ in range(8):
+            data = make_image(seed=100 + round_, size=(120, 90))
+            mine = await upload(one, root, data)
 
-                async def delete_mine(image_id: str = mine["id"]) -> None:
-                    answer = await one.delete(f"/api/v1/images/{image_id}", headers=root)
-                    assert answer.status_code == 204
+            async def delete_mine(image_id: str = mine["id"]) -> None:
+                answer = await one.delete(f"/api/v1/images/{image_id}", headers=root)
+                assert answer.status_code == 204
 
-                theirs, _ = await asyncio.gather(upload(two, bob, data), delete_mine())
-                got = await two.get(f"/api/v1/images/{theirs['id']}/file", headers=bob)
-                assert got.status_code == 200 and got.content == data, round_
+            theirs, _ = await asyncio.gather(upload(two, bob, data), delete_mine())
+            got = await two.get(f"/api/v1/images/{theirs['id']}/file", headers=bob)
+            assert got.status_code == 200 and got.content == data, round_

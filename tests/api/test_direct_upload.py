@@ -4,21 +4,18 @@ checks, idempotent confirm, expiry, ownership; 409 on local storage."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from imagerepo.app import create_app
 from imagerepo.backends import build_incoming
 from imagerepo.config import Settings
 from imagerepo.errors import NotFound
 from imagerepo.storage.s3_incoming import S3Incoming
 from imagerepo.wiring import Services, build_services
-from tests.api.helpers import assert_error
+from tests.api.helpers import assert_error, client_of, on_bucket
 from tests.conftest import ROOT_PASSWORD, Login
 from tests.images import make_image
 from tests.manual_clock import ManualClock
@@ -42,16 +39,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def remote(settings: Settings, s3_service: S3Service) -> Settings:
-    return settings.model_copy(
-        update={
-            "storage_url": f"s3://{s3_service.bucket}/direct-{secrets.token_hex(4)}",
-            "s3_endpoint": s3_service.endpoint,
-            "s3_access_key": s3_service.access_key,
-            "s3_secret_key": SecretStr(s3_service.secret_key),
-            "s3_region": s3_service.region,
-            "gc_interval_seconds": 0,
-        }
-    )
+    return on_bucket(settings, s3_service, "direct", gc_interval_seconds=0)
 
 
 @pytest.fixture
@@ -62,11 +50,7 @@ async def on_s3(remote: Settings, clock: ManualClock) -> AsyncIterator[Services]
 
 @pytest.fixture
 async def api(on_s3: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(on_s3.settings, services=on_s3)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=CountingTransport(app=app), base_url="http://t") as client,
-    ):
+    async with client_of(on_s3, CountingTransport) as client:
         yield client
 
 

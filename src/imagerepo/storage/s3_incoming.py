@@ -21,11 +21,12 @@ from datetime import timedelta
 from typing import TypeVar
 
 import obstore
-from obstore.exceptions import BaseError, NotFoundError
+from obstore.exceptions import BaseError
 from obstore.store import S3Store
 
 from imagerepo.errors import NotFound, ServiceUnavailable
 from imagerepo.storage.base import DEFAULT_CHUNK, BlobInfo
+from imagerepo.storage.s3 import call_s3
 
 T = TypeVar("T")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -46,12 +47,7 @@ class S3Incoming:
         return f"incoming/{name}"
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await operation()
-        except (NotFoundError, FileNotFoundError) as exc:
-            raise NotFound("no such object") from exc
-        except (BaseError, OSError) as exc:
-            raise ServiceUnavailable(f"blob storage ({self.description}) failed: {exc}") from exc
+        return await call_s3(self.description, operation)
 
     async def presign_put(self, name: str, expires_in: timedelta) -> str:
         """A URL the client PUTs the bytes to, valid for `expires_in`."""
