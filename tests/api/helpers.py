@@ -75,3 +75,11 @@ def on_bucket(settings: Settings, s3: S3Service, prefix: str, **more: Any) -> Se
             **more,
         }
     )
+
+
+async def sign_in(http: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    """Bearer headers for this user."""
+    form = {"username": username, "password": password}
+    answer = await http.post("/api/v1/auth/token", data=form)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}

@@ -20,7 +20,7 @@ from imagerepo.db.repos.blobs import BlobRepository
 from imagerepo.services.blob_refs import BlobReferences, Collected
 from imagerepo.services.derivatives import derivative_key
 from imagerepo.wiring import Services, build_services
-from tests.api.helpers import client_of, upload
+from tests.api.helpers import client_of, sign_in, upload
 from tests.conftest import ROOT_PASSWORD
 from tests.images import make_image
 from tests.manual_clock import ManualClock
@@ -61,9 +61,7 @@ async def http(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def root(http: httpx.AsyncClient) -> dict[str, str]:
-    form = {"username": "root", "password": ROOT_PASSWORD}
-    token = (await http.post("/api/v1/auth/token", data=form)).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    return await sign_in(http, "root", ROOT_PASSWORD)
 
 
 def refs_of(services: Services) -> BlobReferences:
@@ -204,16 +202,12 @@ async def test_two_processes_upload_and_delete_the_same_bytes(
         client_of(first) as one,
         client_of(second) as two,
     ):
-        form = {"username": "root", "password": ROOT_PASSWORD}
-        token = (await one.post("/api/v1/auth/token", data=form)).json()["access_token"]
-        root = {"Authorization": f"Bearer {token}"}
+        root = await sign_in(one, "root", ROOT_PASSWORD)
         made = await one.post(
             "/api/v1/users", json={"username": "bob", "password": "bob-password"}, headers=root
         )
         assert made.status_code == 201
-        form = {"username": "bob", "password": "bob-password"}
-        token = (await two.post("/api/v1/auth/token", data=form)).json()["access_token"]
-        bob = {"Authorization": f"Bearer {token}"}
+        bob = await sign_in(two, "bob", "bob-password")
         for round_ in range(8):
             data = make_image(seed=100 + round_, size=(120, 90))
             mine = await upload(one, root, data)

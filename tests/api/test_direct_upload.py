@@ -15,7 +15,7 @@ from imagerepo.config import Settings
 from imagerepo.errors import NotFound
 from imagerepo.storage.s3_incoming import S3Incoming
 from imagerepo.wiring import Services, build_services
-from tests.api.helpers import assert_error, client_of, on_bucket
+from tests.api.helpers import assert_error, client_of, on_bucket, sign_in
 from tests.conftest import ROOT_PASSWORD, Login
 from tests.images import make_image
 from tests.manual_clock import ManualClock
@@ -66,12 +66,6 @@ def incoming(remote: Settings) -> S3Incoming:
     found = build_incoming(remote)
     assert found is not None
     return found
-
-
-async def sign_in(api: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
-    form = {"username": username, "password": password}
-    token = (await api.post("/api/v1/auth/token", data=form)).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

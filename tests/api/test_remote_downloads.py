@@ -12,7 +12,7 @@ from imagerepo.config import Settings
 from imagerepo.errors import NotFound
 from imagerepo.policy import Viewer
 from imagerepo.wiring import Services, build_services
-from tests.api.helpers import client_of, on_bucket, upload
+from tests.api.helpers import client_of, on_bucket, sign_in, upload
 from tests.conftest import ROOT_PASSWORD
 from tests.images import make_image
 from tests.services import S3Service
@@ -32,9 +32,7 @@ async def http(on_s3: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def root(http: httpx.AsyncClient) -> dict[str, str]:
-    form = {"username": "root", "password": ROOT_PASSWORD}
-    token = (await http.post("/api/v1/auth/token", data=form)).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    return await sign_in(http, "root", ROOT_PASSWORD)
 
 
 async def test_whole_ranges_and_names(http: httpx.AsyncClient, root: dict[str, str]) -> None:
