@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, session_factory
@@ -219,3 +220,26 @@ async def test_two_processes_upload_and_delete_the_same_bytes(
             theirs, _ = await asyncio.gather(upload(two, bob, data), delete_mine())
             got = await two.get(f"/api/v1/images/{theirs['id']}/file", headers=bob)
             assert got.status_code == 200 and got.content == data, round_
+
+
+async def test_an_image_without_a_row_gets_one_and_keeps_its_bytes(
+    quiet: Settings,
+    services: Services,
+    http: httpx.AsyncClient,
+    root: dict[str, str],
+    repo: BlobRepository,
+    clock: ManualClock,
+) -> None:
+    """Bytes an image names but no `blobs` row does (a bulk load that bypassed claims): the
+    orphan walk repairs the row instead of deleting the bytes."""
+    image = await upload(http, root, make_image(seed=43))
+    engine = create_engine(quiet.resolved_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM blobs"))
+    finally:
+        await engine.dispose()
+    clock.advance(hours=2)
+    assert (await refs_of(services).collect()).orphans == 0
+    assert await stored(services, image["sha256"])
+    assert await repo.state(image["sha256"]) == "live"

@@ -155,21 +155,31 @@ class BlobRepository:
         else 'deleting', marked now, and True: the caller removes it and calls `forget`. A
         concurrent claim that inserted a row first wins (nothing is written)."""
         async with self._sessions() as session:
-            insert = _insert(session)
-            in_use = bool(await session.scalar(select(exists().where(ImageRow.sha256 == sha256))))
-            values: dict[str, object] = dict(
-                sha256=sha256, size=size, created_at=now, last_claimed_at=now
-            )
-            values |= {"state": "live"} if in_use else {"state": "deleting", "marked_at": now}
+            # The write comes first: it takes the row (PostgreSQL) or the database (SQLite)
+            # lock before anything is read, so a claim of these bytes waits for the answer.
             added = await session.execute(
-                insert(BlobRow)
-                .values(**values)
+                _insert(session)(BlobRow)
+                .values(
+                    sha256=sha256,
+                    size=size,
+                    state="deleting",
+                    created_at=now,
+                    last_claimed_at=now,
+                    marked_at=now,
+                )
                 .on_conflict_do_nothing(index_elements=[BlobRow.sha256])
                 .returning(BlobRow.sha256)
             )
-            inserted = added.first() is not None
+            if added.first() is None:
+                await session.rollback()
+                return False
+            if await session.scalar(select(exists().where(ImageRow.sha256 == sha256))):
+                repair = update(BlobRow).where(BlobRow.sha256 == sha256)
+                await session.execute(repair.values(state="live", marked_at=None))
+                await session.commit()
+                return False
             await session.commit()
-            return inserted and not in_use
+            return True
 
     async def purge_claims(self, now: datetime) -> int:
         """Drop expired claims (they protect nothing any more)."""
