@@ -117,12 +117,15 @@ def build_incoming(settings: Settings) -> S3Incoming | None:
         return None
     bucket, prefix = parse_storage_url(url)
     secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
-    store = make_s3_store(
-        bucket,
-        prefix,
-        endpoint=settings.s3_endpoint,
-        access_key=settings.s3_access_key,
-        secret_key=secret,
-        region=settings.s3_region,
+    store, signer = (
+        make_s3_store(
+            bucket,
+            prefix,
+            endpoint=endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=secret,
+            region=settings.s3_region,
+        )
+        for endpoint in (settings.s3_endpoint, settings.s3_public_endpoint or settings.s3_endpoint)
     )
-    return S3Incoming(store, description=f"s3://{bucket}/{prefix}")
+    return S3Incoming(store, signer=signer, description=f"s3://{bucket}/{prefix}")

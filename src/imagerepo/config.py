@@ -178,6 +178,11 @@ class Settings(BaseSettings):
         description="Each server process runs a collector pass this often (0: never; `imagerepo"
         " gc` runs one by hand).",
     )
+    s3_public_endpoint: str | None = Field(
+        None,
+        description="The S3 endpoint as clients reach it, for direct uploads' presigned URLs"
+        " (when the server reaches S3 by another address); default: s3_endpoint.",
+    )
     direct_upload_ttl_seconds: int = Field(
         900,
         ge=60,
@@ -229,7 +234,14 @@ class Settings(BaseSettings):
         """A relative folder is taken from the working directory once, here, and never again."""
         return value.expanduser().resolve()
 
-    @field_validator("cache_url", "storage_url", "s3_endpoint", "s3_access_key", mode="before")
+    @field_validator(
+        "cache_url",
+        "storage_url",
+        "s3_endpoint",
+        "s3_access_key",
+        "s3_public_endpoint",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -249,3 +249,20 @@ async def test_local_storage_answers_409(http: httpx.AsyncClient, login: Login) 
     answer = await http.post("/api/v1/uploads", json=body, headers=headers)
     assert_error(answer, 409, "conflict")
     assert "POST /api/v1/images" in answer.json()["error"]["message"]
+
+
+async def test_urls_name_the_public_endpoint_when_one_is_set(
+    remote: Settings, bucket: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    """The server reaches S3 at 127.0.0.1, clients at `localhost`: the URL is signed for the
+    host the client will send."""
+    assert remote.s3_endpoint is not None
+    public = remote.s3_endpoint.replace("127.0.0.1", "localhost")
+    settings = remote.model_copy(update={"s3_public_endpoint": public})
+    async with build_services(settings, clock=clock) as services, client_of(services) as api:
+        root = await sign_in(api, "root", ROOT_PASSWORD)
+        data = make_image(seed=11)
+        offer = await start(api, root, data)
+        assert offer["url"].startswith(f"{public}/")
+        await put(bucket, offer, data)
+        assert (await confirm(api, root, offer)).status_code == 201

@@ -36,8 +36,12 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 class S3Incoming:
     """Direct-upload objects beside the originals (`<prefix>/incoming/`, `<prefix>/blobs/`)."""
 
-    def __init__(self, store: S3Store, *, description: str = "s3") -> None:
+    def __init__(
+        self, store: S3Store, *, signer: S3Store | None = None, description: str = "s3"
+    ) -> None:
+        """`signer`: the same bucket and prefix at the endpoint clients use (default `store`)."""
         self._store = store
+        self._signer = signer if signer is not None else store
         self.description = description
 
     @staticmethod
@@ -52,7 +56,7 @@ class S3Incoming:
     async def presign_put(self, name: str, expires_in: timedelta) -> str:
         """A URL the client PUTs the bytes to, valid for `expires_in`."""
         path = self._path(name)
-        return await self._call(lambda: obstore.sign_async(self._store, "PUT", path, expires_in))
+        return await self._call(lambda: obstore.sign_async(self._signer, "PUT", path, expires_in))
 
     async def stat(self, name: str) -> BlobInfo:
         meta = await self._call(lambda: obstore.head_async(self._store, self._path(name)))
