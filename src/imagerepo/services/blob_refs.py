@@ -72,9 +72,6 @@ class Collected:
     expired_claims: int = 0
     expired_uploads: int = 0
 
-    def __add__(self, other: Collected) -> Collected:
-        return Collected(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
-
 
 class BlobReferences:
     def __init__(
