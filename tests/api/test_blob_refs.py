@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -123,7 +124,8 @@ async def test_a_deleting_row_makes_an_upload_wait_then_write_again(
 ) -> None:
     data = b"bytes a collector is removing"
     sha256 = await write_blob(services, tmp_path, data)
-    assert await repo.mark_deleting(sha256, clock())  # a collector in another process
+    marked_at = clock()
+    assert await repo.mark_deleting(sha256, marked_at)  # a collector in another process
     refused = asyncio.Event()
 
     class Watching(BlobRepository):
@@ -147,7 +149,7 @@ async def test_a_deleting_row_makes_an_upload_wait_then_write_again(
     assert not task.done()
     # The collector finishes: bytes first, then the row; the upload may go on.
     await services.images._blobs.delete(sha256)
-    await repo.forget(sha256)
+    await repo.forget(sha256, marked_at)
     assert await task is True  # written again, not skipped as "already there"
     assert await stored(services, sha256)
     assert await repo.state(sha256) == "live"
@@ -243,3 +245,20 @@ async def test_an_image_without_a_row_gets_one_and_keeps_its_bytes(
     assert (await refs_of(services).collect()).orphans == 0
     assert await stored(services, image["sha256"])
     assert await repo.state(image["sha256"]) == "live"
+
+
+async def test_a_half_done_removal_is_finished_by_a_later_pass(
+    services: Services, repo: BlobRepository, clock: ManualClock, tmp_path: Path
+) -> None:
+    """A collector that marked a row and died: after the grace another pass takes the mark
+    over and finishes; the dead one's late `forget` no longer drops the row."""
+    sha256 = await write_blob(services, tmp_path, b"bytes of a crashed removal")
+    crashed_at = clock()
+    assert await repo.mark_deleting(sha256, crashed_at)
+    assert (await refs_of(services).collect()).stale == 0  # it may still be working
+    clock.advance(minutes=2)
+    await repo.forget(sha256, crashed_at - timedelta(seconds=1))  # not its mark: kept
+    assert await repo.state(sha256) == "deleting"
+    assert (await refs_of(services).collect()).stale == 1
+    assert not await stored(services, sha256)
+    assert await repo.state(sha256) is None

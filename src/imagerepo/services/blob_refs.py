@@ -52,7 +52,7 @@ class BlobRefStore(Protocol):
         self, sha256: str, now: datetime, *, claimed_before: datetime | None = None
     ) -> bool: ...
     async def take_over(self, sha256: str, now: datetime, marked_before: datetime) -> bool: ...
-    async def forget(self, sha256: str) -> None: ...
+    async def forget(self, sha256: str, marked_at: datetime) -> None: ...
     async def unreferenced(
         self, now: datetime, claimed_before: datetime, limit: int
     ) -> list[str]: ...
@@ -119,16 +119,18 @@ class BlobReferences:
 
     async def free(self, sha256: str) -> bool:
         """Remove these bytes now if nothing names them (after an image delete); True if so."""
-        if not await self._refs.mark_deleting(sha256, self._clock()):
+        now = self._clock()
+        if not await self._refs.mark_deleting(sha256, now):
             return False
-        await self._remove(sha256)
+        await self._remove(sha256, now)
         return True
 
-    async def _remove(self, sha256: str) -> None:
-        """The row is 'deleting' and ours: bytes first, then derivatives, then the row."""
+    async def _remove(self, sha256: str, marked_at: datetime) -> None:
+        """The row is 'deleting', marked by us at `marked_at`: bytes first, then derivatives,
+        then the row (only if nobody took the mark over meanwhile: then they drop it)."""
         await self._originals.delete(sha256)
         await self._drop_derivatives(sha256)
-        await self._refs.forget(sha256)
+        await self._refs.forget(sha256, marked_at)
 
     async def collect(self, *, orphans: bool = True) -> Collected:
         """One collector pass (see the module docstring); `orphans=False` skips the walk of
@@ -141,13 +143,13 @@ class BlobReferences:
                 s for s in batch if await self._refs.mark_deleting(s, now, claimed_before=cutoff)
             ]
             for sha256 in marked:
-                await self._remove(sha256)
+                await self._remove(sha256, now)
             unreferenced += len(marked)
             if not marked:
                 break  # all were claimed meanwhile
         for sha256 in await self._refs.stale_marks(cutoff, _BATCH):
             if await self._refs.take_over(sha256, now, cutoff):
-                await self._remove(sha256)
+                await self._remove(sha256, now)
                 stale += 1
         found = await self._collect_orphans(now, cutoff) if orphans else 0
         claims = await self._refs.purge_claims(now)
@@ -179,6 +181,6 @@ class BlobReferences:
                 continue  # young: maybe an upload in flight from a server without claims
             if await self._refs.adopt(key, info.size, now):
                 log.info("collecting orphan blob %s (%d bytes)", key, info.size)
-                await self._remove(key)
+                await self._remove(key, now)
                 removed += 1
         return removed

@@ -109,11 +109,16 @@ class BlobRepository:
             await session.commit()
             return int(done.rowcount) == 1  # type: ignore[attr-defined]
 
-    async def forget(self, sha256: str) -> None:
-        """Drop a 'deleting' row once its bytes are gone: waiting uploads may claim again."""
+    async def forget(self, sha256: str, marked_at: datetime) -> None:
+        """Drop a 'deleting' row once its bytes are gone, if it still carries our mark (a
+        collector that took it over drops it itself): waiting uploads may claim again."""
         async with self._sessions() as session:
             await session.execute(
-                delete(BlobRow).where(BlobRow.sha256 == sha256, BlobRow.state == "deleting")
+                delete(BlobRow).where(
+                    BlobRow.sha256 == sha256,
+                    BlobRow.state == "deleting",
+                    BlobRow.marked_at == marked_at,
+                )
             )
             await session.commit()
 
