@@ -13,7 +13,7 @@ from imagerepo.api import docs
 from imagerepo.api.errors import install_error_handlers
 from imagerepo.api.limits import RequestLimits
 from imagerepo.api.observability import RequestContext
-from imagerepo.api.routes import auth, health, images, search, users
+from imagerepo.api.routes import auth, health, images, search, uploads, users
 from imagerepo.api.routes import metrics as metrics_route
 from imagerepo.config import Settings, user_data_dir
 from imagerepo.services.clock import Clock, utc_now
@@ -79,6 +79,8 @@ def create_app(
             announce_root(settings, await built.users.ensure_root(root_password))
             announce_library(settings)
             app.state.services = built
+            if built.collector is not None:  # issue 10: unreferenced blobs, expired uploads
+                await stack.enter_async_context(built.collector.every(settings.gc_interval_seconds))
             yield
 
     app = FastAPI(
@@ -92,7 +94,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestLimits, settings=settings)
     app.add_middleware(RequestContext, settings=settings)  # outermost: client, request id, metrics
-    for module in (health, auth, users, images, search):
+    for module in (health, auth, users, images, uploads, search):
         app.include_router(module.router)
     app.include_router(metrics_route.router)
     docs.mount(app)

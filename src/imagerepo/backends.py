@@ -30,6 +30,7 @@ from imagerepo.services.users import TokenHolder  # cached by UserService.authen
 from imagerepo.storage.base import BlobStore
 from imagerepo.storage.local import LocalBlobStore
 from imagerepo.storage.s3 import S3BlobStore, make_s3_store, parse_storage_url
+from imagerepo.storage.s3_incoming import S3Incoming
 
 #: Cached values that are not in `imagerepo.models` (which the codec registers whole).
 EXTRA_CACHED_TYPES: tuple[type, ...] = (TokenHolder,)
@@ -107,3 +108,24 @@ def build_blob_stores(settings: Settings) -> tuple[BlobStore, BlobStore]:
         )
 
     return store("blobs"), store("derivatives")
+
+
+def build_incoming(settings: Settings) -> S3Incoming | None:
+    """Direct uploads' `incoming/` objects, at the storage URL's own prefix (S3 only)."""
+    url = settings.storage_url
+    if url is None or not url.startswith("s3://"):
+        return None
+    bucket, prefix = parse_storage_url(url)
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+    store, signer = (
+        make_s3_store(
+            bucket,
+            prefix,
+            endpoint=endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=secret,
+            region=settings.s3_region,
+        )
+        for endpoint in (settings.s3_endpoint, settings.s3_public_endpoint or settings.s3_endpoint)
+    )
+    return S3Incoming(store, signer=signer, description=f"s3://{bucket}/{prefix}")

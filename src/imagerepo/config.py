@@ -165,6 +165,31 @@ class Settings(BaseSettings):
     s3_access_key: str | None = Field(None, description="S3 access key id.")
     s3_secret_key: SecretStr | None = Field(None, description="S3 secret access key.")
     s3_region: str = Field("us-east-1", description="S3 region.")
+    # Blob references, the collector and direct uploads (issue 10; services/blob_refs.py).
+    blob_grace_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="The collector removes no original claimed more recently than this, nor a"
+        " stored object with no reference row younger than this.",
+    )
+    gc_interval_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="Each server process runs a collector pass this often (0: never; `imagerepo"
+        " gc` runs one by hand).",
+    )
+    s3_public_endpoint: str | None = Field(
+        None,
+        description="The S3 endpoint as clients reach it, for direct uploads' presigned URLs"
+        " (when the server reaches S3 by another address); default: s3_endpoint.",
+    )
+    direct_upload_ttl_seconds: int = Field(
+        900,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Lifetime of a direct upload's presigned PUT (S3 only); an upload not"
+        " confirmed by then is collected.",
+    )
     metrics_token: SecretStr | None = Field(
         None,
         description="Bearer token that /metrics (Prometheus) requires; unset: /metrics is 404.",
@@ -209,7 +234,14 @@ class Settings(BaseSettings):
         """A relative folder is taken from the working directory once, here, and never again."""
         return value.expanduser().resolve()
 
-    @field_validator("cache_url", "storage_url", "s3_endpoint", "s3_access_key", mode="before")
+    @field_validator(
+        "cache_url",
+        "storage_url",
+        "s3_endpoint",
+        "s3_access_key",
+        "s3_public_endpoint",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -247,3 +247,23 @@ class StoredState:
 class StoredBlob:
     sha256: str
     size: int
+
+
+# --- Direct-to-bucket uploads (issue 10; services/direct_upload.py) ---
+
+
+@dataclass(frozen=True, slots=True)
+class DirectUpload:
+    """A presigned PUT offered to `owner_id`: the bytes it promised and what to record."""
+
+    id: str
+    owner_id: str
+    size: int
+    sha256: str
+    filename: str
+    description: str | None
+    visibility: Visibility | None
+    tags: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    image_id: str | None = None  # once confirmed

@@ -10,21 +10,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
-from imagerepo.backends import build_backends
+from imagerepo.backends import build_backends, build_incoming
 from imagerepo.cache.base import Cache
 from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, prepare_schema, session_factory
 from imagerepo.db.health import ping as ping_database
 from imagerepo.db.locks import AdvisoryLocks
+from imagerepo.db.repos.blobs import BlobRepository
+from imagerepo.db.repos.direct_uploads import DirectUploadRepository
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.sessions import SessionRepository
 from imagerepo.db.repos.users import UserRepository
 from imagerepo.db.search.postgres import PostgresSearch
 from imagerepo.db.search.sqlite import SqliteSearch
+from imagerepo.services.blob_refs import BlobReferences
 from imagerepo.services.clock import Clock, utc_now
+from imagerepo.services.collector import Collector
 from imagerepo.services.derivatives import Derivatives
+from imagerepo.services.direct_upload import DirectUploads
 from imagerepo.services.images import ImageService
 from imagerepo.services.inspection import configure_pillow
 from imagerepo.services.passwords import Passwords
@@ -47,6 +53,10 @@ class Services:
     images: ImageService
     sessions: SessionService
     readiness: Readiness | None = None  # /readyz, check-config
+    # Issue 10: blob references (claims, collector) and direct-to-bucket uploads.
+    blob_refs: BlobReferences | None = None
+    uploads: DirectUploads | None = None
+    collector: Collector | None = None
 
 
 @asynccontextmanager
@@ -81,6 +91,21 @@ async def build_services(
         staging = Staging(settings.data_dir / "tmp")
         staging.sweep()
         cache, originals = backends.cache, backends.originals
+        derivatives = Derivatives(
+            backends.derivatives,
+            originals,
+            staging,
+            pool,
+            max_image_pixels=settings.max_image_pixels,
+            locks=locks,  # render each preview once; originals need no locks (blob_refs)
+        )
+        blob_refs = BlobReferences(
+            BlobRepository(sessions),
+            originals,
+            derivatives.delete_all,
+            clock,
+            grace=timedelta(seconds=settings.blob_grace_seconds),
+        )
         images = ImageService(
             ImageRepository(sessions),
             # The search engine follows the database: FTS5 on SQLite, tsvector and trigrams on
@@ -89,21 +114,22 @@ async def build_services(
             if engine.dialect.name == "postgresql"
             else SqliteSearch(sessions),
             originals,
-            Derivatives(
-                backends.derivatives,
-                originals,
-                staging,
-                pool,
-                max_image_pixels=settings.max_image_pixels,
-                locks=locks,
-            ),
+            derivatives,
             staging,
             cache,
             pool,
             clock,
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
-            locks=locks,
+            refs=blob_refs,
+        )
+        uploads = DirectUploads(
+            DirectUploadRepository(sessions),
+            build_incoming(settings),
+            images,
+            clock,
+            max_upload_bytes=settings.max_upload_bytes,
+            ttl=timedelta(seconds=settings.direct_upload_ttl_seconds),
         )
         users = UserService(
             UserRepository(sessions),
@@ -130,6 +156,9 @@ async def build_services(
             images=images,
             sessions=browser_sessions,
             readiness=readiness,
+            blob_refs=blob_refs,
+            uploads=uploads,
+            collector=Collector(blob_refs, uploads),
         )
     finally:
         await engine.dispose()

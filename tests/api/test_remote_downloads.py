@@ -3,19 +3,16 @@ delete cannot cut them short; one byte range → 206, past the end → 416; name
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from imagerepo.app import create_app
 from imagerepo.config import Settings
 from imagerepo.errors import NotFound
 from imagerepo.policy import Viewer
 from imagerepo.wiring import Services, build_services
-from tests.api.helpers import upload
+from tests.api.helpers import client_of, on_bucket, sign_in, upload
 from tests.conftest import ROOT_PASSWORD
 from tests.images import make_image
 from tests.services import S3Service
@@ -23,34 +20,19 @@ from tests.services import S3Service
 
 @pytest.fixture
 async def on_s3(settings: Settings, s3_service: S3Service) -> AsyncIterator[Services]:
-    remote = settings.model_copy(
-        update={
-            "storage_url": f"s3://{s3_service.bucket}/downloads-{secrets.token_hex(4)}",
-            "s3_endpoint": s3_service.endpoint,
-            "s3_access_key": s3_service.access_key,
-            "s3_secret_key": SecretStr(s3_service.secret_key),
-            "s3_region": s3_service.region,
-        }
-    )
-    async with build_services(remote) as services:
+    async with build_services(on_bucket(settings, s3_service, "downloads")) as services:
         yield services
 
 
 @pytest.fixture
 async def http(on_s3: Services) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(on_s3.settings, services=on_s3)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
+    async with client_of(on_s3) as client:
         yield client
 
 
 @pytest.fixture
 async def root(http: httpx.AsyncClient) -> dict[str, str]:
-    form = {"username": "root", "password": ROOT_PASSWORD}
-    token = (await http.post("/api/v1/auth/token", data=form)).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    return await sign_in(http, "root", ROOT_PASSWORD)
 
 
 async def test_whole_ranges_and_names(http: httpx.AsyncClient, root: dict[str, str]) -> None:

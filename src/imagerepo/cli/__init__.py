@@ -8,6 +8,7 @@
     imagerepo login / logout / whoami                                          session.py
     imagerepo admin reset-password         on the server's machine, no login   admin.py
     imagerepo migrate / check-config       schema; can it reach its services   ops.py
+    imagerepo gc                           remove unreferenced originals       gc.py
 
 `runner.py` holds what every command shares: the one-line error contract, the client session
 and the consoles. Server code is imported only by `serve` and `admin`, inside the commands, so
@@ -19,7 +20,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from imagerepo.cli import admin, images, ops, search, serve, session, upload, users
+from imagerepo.cli import admin, gc, images, ops, search, serve, session, upload, users
 
 app = typer.Typer(
     name="imagerepo",
@@ -41,6 +42,7 @@ app.command(context_settings={"ignore_unknown_options": True})(search.tag)
 app.add_typer(users.app, name="user")
 app.add_typer(admin.app, name="admin")
 app.command()(ops.migrate)
+app.command()(gc.gc)
 app.command("check-config")(ops.check_config)
 app.command()(session.login)
 app.command()(session.logout)

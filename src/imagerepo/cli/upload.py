@@ -94,6 +94,14 @@ def upload(
             "--rehash", help="Read every file again instead of trusting the digest cache."
         ),
     ] = False,
+    direct: Annotated[
+        bool,
+        typer.Option(
+            "--direct",
+            help="Send new files straight to the server's S3 bucket (presigned PUT), not"
+            " through the server; the usual way if it has no S3 storage.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     default_dir: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
@@ -128,6 +136,7 @@ def upload(
                         cache=cache,
                         rehash=rehash,
                         dry_run=dry_run,
+                        direct=direct,
                     )
             finally:
                 await asyncio.to_thread(cache.close)

@@ -38,7 +38,6 @@ from imagerepo.client.schemas import (
     DigestCheck,
     ImageJSON,
     ImagePage,
-    NearDuplicateJSON,
     SearchParams,
     StoredImageJSON,
     TokenResponse,
@@ -47,6 +46,7 @@ from imagerepo.client.schemas import (
     UserListItemJSON,
     Visibility,
     is_stored_images,
+    upload_result,
 )
 from imagerepo.client.tokens import StaticToken, TokenProvider
 from imagerepo.client.transport_errors import TRANSIENT, transport_error
@@ -202,19 +202,7 @@ class ImageRepoClient:
             )
         finally:
             await asyncio.to_thread(fh.close)
-        body = _object(self._json(response), "image")
-        near = body.pop("near_duplicates", None)
-        near_duplicates = [
-            cast(NearDuplicateJSON, n)
-            for n in (near if isinstance(near, list) else [])
-            if isinstance(n, dict) and isinstance(n.get("id"), str)
-        ]
-        outcome = body.pop("outcome", None)
-        if outcome not in ("created", "updated", "unchanged"):  # a server before outcomes
-            outcome = "created" if response.status_code == 201 else "unchanged"
-        return UploadResult(
-            outcome=outcome, image=cast(ImageJSON, body), near_duplicates=near_duplicates
-        )
+        return upload_result(response.status_code, _object(self._json(response), "image"))
 
     async def check_digests(self, digests: Sequence[str]) -> DigestCheck:
         """Which of these sha256 hex digests the caller already has (with each one's stored
@@ -400,6 +388,11 @@ class ImageRepoClient:
         return _object(self._json(response), "health answer")
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    async def call(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+        """One authenticated request to a path of the API: (status, JSON answer)."""
+        response = await self._request(method, url, **kwargs)
+        return response.status_code, self._json(response)
 
     async def _request(
         self, method: str, url: str, *, auth: bool = True, stream: bool = False, **kwargs: Any

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 Visibility = Literal["public", "private"]
 
@@ -114,6 +114,22 @@ class UploadResult:
     @property
     def created(self) -> bool:
         return self.outcome == "created"
+
+
+def upload_result(status_code: int, body: dict[str, Any]) -> UploadResult:
+    """An upload's (or a direct upload's confirm's) answer; `body` is consumed."""
+    near = body.pop("near_duplicates", None)
+    near_duplicates = [
+        cast(NearDuplicateJSON, n)
+        for n in (near if isinstance(near, list) else [])
+        if isinstance(n, dict) and isinstance(n.get("id"), str)
+    ]
+    outcome = body.pop("outcome", None)
+    if outcome not in ("created", "updated", "unchanged"):  # a server before outcomes
+        outcome = "created" if status_code == 201 else "unchanged"
+    return UploadResult(
+        outcome=outcome, image=cast(ImageJSON, body), near_duplicates=near_duplicates
+    )
 
 
 class StoredImageJSON(TypedDict):

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TypedDict, cast
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -38,6 +38,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from imagerepo.client.api import ImageRepoClient
 from imagerepo.client.digest_cache import DigestCache
 from imagerepo.client.digests import local_digests
+from imagerepo.client.direct import DirectUploader
 from imagerepo.client.schemas import (
     DigestCheck,
     ImageJSON,
@@ -143,14 +144,16 @@ async def upload_all(
     cache: DigestCache | None = None,
     rehash: bool = False,
     dry_run: bool = False,
+    direct: bool = False,
 ) -> UploadReport:
     """Sync `selection.files` to the server; results keep input order.
 
     `description` and `visibility`, when given, are sent with new files and applied to the
     stored ones that differ; `tags` go with new files only. `cache` remembers digests between
     runs (None: hash every file, remember nothing). With `dry_run` everything up to the
-    server's answer to `/check` happens, and nothing is sent. Raises `ImageRepoError` only if
-    `/check` itself fails (then nothing could be decided).
+    server's answer to `/check` happens, and nothing is sent. With `direct`, new files go
+    straight to the server's S3 bucket (`client/direct.py`), or the usual way if it has none.
+    Raises `ImageRepoError` only if `/check` itself fails (then nothing could be decided).
     """
     wanted = Wanted(visibility=visibility, description=description, tags=tuple(tags))
     files = selection.files
@@ -176,6 +179,7 @@ async def upload_all(
             first_with[digest.sha256] = index
 
     check = await client.check_digests(list(first_with)) if first_with else DigestCheck({}, [])
+    uploader = DirectUploader(client) if direct else None
     jobs: list[tuple[int, str, Job]] = []
     for sha256, index in first_with.items():
         path = files[index]
@@ -188,14 +192,22 @@ async def upload_all(
             results[index] = FileResult(path, status, sha256=sha256, image_id=image_id)
         elif image_id is None:
             jobs.append(
-                (index, sha256, functools.partial(_upload_one, client, path, sha256, wanted))
+                (
+                    index,
+                    sha256,
+                    functools.partial(_upload_one, client, path, sha256, wanted, uploader),
+                )
             )
         else:
             update = functools.partial(_update_one, client, path, sha256, image_id, changes)
             jobs.append((index, sha256, update))
 
     if jobs:
-        await _run_all(jobs, files, results, concurrency, progress)
+        try:
+            await _run_all(jobs, files, results, concurrency, progress)
+        finally:
+            if uploader is not None:
+                await uploader.aclose()
     for index, first in copies:
         results[index] = _copy_of(files[index], files[first], results[first])
 
@@ -243,14 +255,25 @@ async def _run_all(
     bar.done()
 
 
+class Flags(TypedDict):
+    description: str | None
+    visibility: Visibility | None
+
+
 async def _upload_one(
-    client: ImageRepoClient, path: Path, digest: str, wanted: Wanted
+    client: ImageRepoClient,
+    path: Path,
+    digest: str,
+    wanted: Wanted,
+    direct: DirectUploader | None = None,
 ) -> tuple[FileResult, bool]:
     try:
-        extra = {"tags": wanted.tags} if wanted.tags else {}  # no tags: the call as it was
-        answer = await client.upload(
-            path, description=wanted.description, visibility=wanted.visibility, **extra
-        )
+        flags = Flags(description=wanted.description, visibility=wanted.visibility)
+        if direct is not None:
+            answer = await direct.upload(path, sha256=digest, tags=wanted.tags, **flags)
+        else:
+            extra = {"tags": wanted.tags} if wanted.tags else {}  # no tags: the call as it was
+            answer = await client.upload(path, **flags, **extra)
     except (ImageRepoError, OSError) as exc:
         return _failed(path, digest, exc)
     image = answer.image

@@ -154,3 +154,50 @@ class ImageMonthCountRow(Base):
     visibility: Mapped[str] = mapped_column(String(16), primary_key=True)
     local_month: Mapped[str] = mapped_column(String(7), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+# --- Blob references (issue 10, migration 0007_blobs; protocol in services/blob_refs.py) ---
+
+
+class BlobRow(Base):
+    """One stored original. 'deleting' while a collector removes its bytes: uploads wait."""
+
+    __tablename__ = "blobs"
+    __table_args__ = (
+        CheckConstraint("state IN ('live', 'deleting')", name="state"),
+        Index("ix_blobs_state_last_claimed_at", "state", "last_claimed_at"),
+    )
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When a collector marked it 'deleting': a mark this old was left by a crashed collector.
+    marked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class BlobClaimRow(Base):
+    """An upload in flight, written before its bytes; protects them until it expires."""
+
+    __tablename__ = "blob_claims"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DirectUploadRow(Base):
+    """A presigned PUT offered to `owner_id` (services/direct_upload.py); `image_id` once
+    confirmed, so a second confirm answers the same image."""
+
+    __tablename__ = "direct_uploads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    image_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -35,12 +35,12 @@ from imagerepo.policy import (
     scope_of,
 )
 from imagerepo.services.analysis import analyse_upload
+from imagerepo.services.blob_refs import BlobReferences
 from imagerepo.services.clock import Clock
 from imagerepo.services.cursors import encode_position
 from imagerepo.services.derivatives import Derivatives, Kind
 from imagerepo.services.ids import new_id
 from imagerepo.services.image_cache import ImageCacheKeys
-from imagerepo.services.locks import Locks, StripedLocks
 from imagerepo.services.rendering import CopyFormat, OutputFormat, full_copy_format
 from imagerepo.services.search import ImageSearch, SearchRequest, build_query, clean_tags
 from imagerepo.services.text import clean_line, clean_multiline
@@ -68,7 +68,6 @@ class ImageStore(Protocol):
         tags: Sequence[str] | None = None,
     ) -> None: ...
     async def delete(self, image_id: str) -> None: ...
-    async def hash_in_use(self, sha256: str) -> bool: ...
     async def existing_hashes(
         self, owner_id: str, digests: Sequence[str], scope: Scope
     ) -> dict[str, StoredState]: ...
@@ -160,7 +159,7 @@ class ImageService:
         *,
         max_upload_bytes: int,
         max_image_pixels: int,
-        locks: Locks | None = None,
+        refs: BlobReferences,
     ) -> None:
         self._images = images
         self._search = search
@@ -173,9 +172,9 @@ class ImageService:
         self._clock = clock
         self._max_upload_bytes = max_upload_bytes
         self._max_image_pixels = max_image_pixels
-        # Upload and delete of the same bytes must not interleave: a delete could remove a blob
-        # an upload is about to reference.
-        self._lock_for = locks if locks is not None else StripedLocks()
+        # Upload and delete of the same bytes, in any process: claims and reference rows in
+        # the database decide which blobs may go (services/blob_refs.py), not locks.
+        self._refs = refs
 
     def receive(self) -> AbstractAsyncContextManager[StagedFile]:
         """A staged file for an incoming upload; gone on exit unless `ingest` stored it."""
@@ -190,6 +189,7 @@ class ImageService:
         description: str | None = None,
         visibility: Visibility | None = None,
         tags: Sequence[str] = (),
+        store_original: Callable[[str, Path], Awaitable[object]] | None = None,
     ) -> Ingested:
         """Store a fully received upload.
 
@@ -197,6 +197,8 @@ class ImageService:
         answer goes out only after both are committed, so an acknowledged upload is never lost.
         Bytes this owner already has are not stored again; an explicit `visibility` or
         `description` is applied to the stored image instead (no flag, no change).
+        `store_original(sha256, staged path)` replaces the blob store's `put` (a direct upload
+        copies its object inside the bucket instead).
         """
         sha256 = await staged.finish()
         description = check_description(description)
@@ -225,20 +227,19 @@ class ImageService:
             phash=analysis.phash,
             tags=wanted_tags,
         )
-        async with self._lock_for(sha256):
-            stored_new_blob = await self._blobs.put(sha256, staged.path)
-            try:
+        try:
+            async with self._refs.claimed(sha256, staged.size):  # before the bytes are written
+                await (store_original or self._blobs.put)(sha256, staged.path)
                 new = await self._images.add(new)
-            except Conflict:
-                # The same owner sent the same bytes twice at once: the other request won.
-                winner = await self._images.by_owner_and_hash(owner.id, sha256, own_scope(owner.id))
-                if winner is not None:
-                    return await self._apply_flags(owner, winner, description, visibility)
+        except Conflict:
+            # The same owner sent the same bytes twice at once: the other request won.
+            winner = await self._images.by_owner_and_hash(owner.id, sha256, own_scope(owner.id))
+            if winner is None:
                 raise
-            except BaseException:
-                if stored_new_blob and not await self._images.hash_in_use(sha256):
-                    await self._blobs.delete(sha256)
-                raise
+            return await self._apply_flags(owner, winner, description, visibility)
+        except BaseException:
+            await self._refs.free(sha256)  # unless another image or upload names the bytes
+            raise
         await self._keys.written(new)
         await self._derivatives.save_thumbnail(sha256, analysis.thumbnail)
         near = await self._similar_to(new, Viewer.of(owner), NEAR_DUPLICATE_DISTANCE, owner.id)
@@ -446,12 +447,9 @@ class ImageService:
         await self._remove(await self._owned(viewer, image_id))
 
     async def _remove(self, image: Image) -> None:
-        async with self._lock_for(image.sha256):
-            await self._images.delete(image.id)
-            await self._keys.written(image)
-            if not await self._images.hash_in_use(image.sha256):
-                await self._blobs.delete(image.sha256)
-                await self._derivatives.delete_all(image.sha256)
+        await self._images.delete(image.id)
+        await self._keys.written(image)
+        await self._refs.free(image.sha256)  # bytes and derivatives, if nothing else names them
 
     async def count_owned_by(self, owner_id: str) -> int:
         """How many images this account owns (for account removal)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -19,6 +20,7 @@ class BlobInfo:
     key: str
     size: int
     etag: str
+    modified: datetime | None = None  # from `stat` (the collector's grace); None if unknown
 
 
 @dataclass(slots=True)

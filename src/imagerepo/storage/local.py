@@ -7,6 +7,7 @@ import re
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -102,10 +103,11 @@ class LocalBlobStore(ReadsThroughOpen):
 
     async def stat(self, key: str) -> BlobInfo:
         try:
-            size = (await anyio.Path(self._path(key)).stat()).st_size
+            found = await anyio.Path(self._path(key)).stat()
         except FileNotFoundError as exc:
             raise NotFound("no such blob") from exc
-        return BlobInfo(key=key, size=size, etag=f'"{key}"')
+        modified = datetime.fromtimestamp(found.st_mtime, UTC)
+        return BlobInfo(key=key, size=found.st_size, etag=f'"{key}"', modified=modified)
 
     async def walk(self) -> AsyncIterator[str]:
         """One `ab/` folder (1/256 of the store) listed per worker-thread call."""

@@ -81,6 +81,16 @@ def make_s3_store(
     )
 
 
+async def call_s3(description: str, operation: Callable[[], Awaitable[T]]) -> T:
+    """Run one obstore call; its errors become ours: `NotFound`, else `ServiceUnavailable`."""
+    try:
+        return await operation()
+    except (NotFoundError, FileNotFoundError) as exc:  # obstore raises either
+        raise NotFound("no such blob") from exc
+    except (BaseError, OSError) as exc:
+        raise ServiceUnavailable(f"blob storage ({description}) failed: {exc}") from exc
+
+
 class S3BlobStore(ReadsThroughOpen):
     """The `BlobStore` protocol on one bucket prefix."""
 
@@ -95,12 +105,7 @@ class S3BlobStore(ReadsThroughOpen):
         return f"{key[:2]}/{key[2:4]}/{key}"
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await operation()
-        except (NotFoundError, FileNotFoundError) as exc:  # obstore raises either
-            raise NotFound("no such blob") from exc
-        except (BaseError, OSError) as exc:
-            raise ServiceUnavailable(f"blob storage ({self.description}) failed: {exc}") from exc
+        return await call_s3(self.description, operation)
 
     async def put(self, sha256: str, source: Path) -> bool:
         path = self._path(sha256)
@@ -164,7 +169,8 @@ class S3BlobStore(ReadsThroughOpen):
 
     async def stat(self, key: str) -> BlobInfo:
         meta = await self._call(lambda: obstore.head_async(self._store, self._path(key)))
-        return BlobInfo(key=key, size=meta["size"], etag=meta["e_tag"] or f'"{key}"')
+        etag = meta["e_tag"] or f'"{key}"'
+        return BlobInfo(key=key, size=meta["size"], etag=etag, modified=meta["last_modified"])
 
     async def walk(self) -> AsyncIterator[str]:
         try:

@@ -56,7 +56,9 @@ class StagedFile:
         self._handle.write(data)
 
     async def finish(self) -> str:
-        """Flush, fsync and close; returns the sha256 hex digest."""
+        """Flush, fsync and close; returns the sha256 hex digest (again, if called again)."""
+        if self._handle.closed:
+            return self._hash.hexdigest()
         await self._flush()
         await to_thread.run_sync(self._sync_and_close)
         return self._hash.hexdigest()

@@ -24,9 +24,14 @@ from imagerepo.api.schemas import (
     UploadOut,
 )
 from imagerepo.api.search_params import Search
-from imagerepo.models import Image, Visibility
+from imagerepo.models import Image, User, Visibility
 from imagerepo.policy import Viewer
-from imagerepo.services.images import MAX_SIMILAR_DISTANCE, ImageFile, parse_visibility
+from imagerepo.services.images import (
+    MAX_SIMILAR_DISTANCE,
+    ImageFile,
+    Ingested,
+    parse_visibility,
+)
 from imagerepo.services.rendering import OutputFormat
 from imagerepo.services.versions import media_version
 
@@ -111,6 +116,11 @@ async def upload_image(request: Request, user: CurrentUser, images: Images) -> J
             visibility=parse_visibility(form.fields.get("visibility")),
             tags=form.tags,
         )
+    return ingested_response(ingested, user)
+
+
+def ingested_response(ingested: Ingested, user: User) -> JSONResponse:
+    """201 with a new image, 200 with one this user already had (also for direct uploads)."""
     body = UploadOut(
         **ImageOut.of(ingested.image, Viewer.of(user)).model_dump(),
         outcome=ingested.outcome,
