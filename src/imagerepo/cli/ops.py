@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 
 from imagerepo.cli.runner import guarded
-from imagerepo.cli.serve import DataDirOption, server_settings
+from imagerepo.cli.serve import DataDirOption, metrics_dir_problem, server_settings
 
 
 @guarded
@@ -48,6 +48,9 @@ def check_config(data_dir: DataDirOption = None) -> None:
     """Check the settings and connect to each configured service (database, storage, cache):
     one line each; exit status 1 if anything is wrong."""
     settings = server_settings(data_dir=data_dir)  # an invalid value: one line, exit 1
+    if problem := metrics_dir_problem():
+        typer.echo(f"metrics: FAILED: {problem}")
+        raise typer.Exit(1)
     from imagerepo.backends import build_backends
     from imagerepo.db.engine import create_engine
     from imagerepo.db.health import describe, ping
