@@ -25,7 +25,6 @@ import json
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,9 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageDraw
 from procs import CLOCK_TICKS, ServerProcess, clean_env, free_port
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from tests.services import free_port_block  # SeaweedFS takes 12 ports in a row
 
 REPO = Path(__file__).parents[1]
 SCRIPTS = REPO / "scripts" / "services"
@@ -92,23 +94,6 @@ def service(name: str, root: Path, port: int) -> Iterator[Service]:
         yield Service(name, state, done.stdout.strip().splitlines()[-1])
     finally:
         subprocess.run([str(SCRIPTS / f"{name}.sh"), "stop", str(state)], check=False)
-
-
-def free_port_block(count: int) -> int:
-    """The first of `count` consecutive free ports (SeaweedFS takes 12 from its base)."""
-    for _ in range(50):
-        base = random.randrange(20000, 30000 - count)
-        probes = [socket.socket() for _ in range(count)]
-        try:
-            for offset, probe in enumerate(probes):
-                probe.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-        return base
-    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def tree_cpu_seconds(pid: int) -> float:
