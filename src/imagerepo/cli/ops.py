@@ -9,6 +9,7 @@ and names this command), so N servers never race to migrate.
 from __future__ import annotations
 
 import asyncio
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
@@ -77,6 +78,8 @@ def check_config(data_dir: DataDirOption = None) -> None:
             typer.echo(f"{name}: FAILED ({target}): {problems[name]}")
         else:
             typer.echo(f"{name}: ok ({target})")
+    if shared := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        typer.echo(f"metrics: ok (every process of this host sums into {shared})")
     if problems:
         raise typer.Exit(1)
 
