@@ -54,6 +54,7 @@ def test_check_config_checks_the_shared_metrics_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = str(tmp_path / "lib")
+    assert run("migrate", "--data-dir", data).exit_code == 0
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     missing = run("check-config", "--data-dir", data)
     assert missing.exit_code == 1
