@@ -24,10 +24,12 @@ run: $(STAMP)
 	$(BIN)/imagerepo serve
 
 ## make test: dev dependencies, lint, types, then the whole suite with coverage on the embedded
-## profile (SQLite), then the API (ingest, search) and end-to-end tests again on PostgreSQL
+## profile (SQLite, blobs in the data folder, in-process cache), then the API (ingest, search)
+## and end-to-end tests again on the scaled profile (PostgreSQL, S3 on SeaweedFS, Redis: the
+## tests start them on loopback; docs/deploy.md)
 test: $(DEV_STAMP) lint typecheck
 	$(BIN)/python -m pytest --cov --cov-report= -q
-	$(BIN)/python -m pytest --database=postgres --cov --cov-append --cov-report=term -q tests/api tests/e2e
+	$(BIN)/python -m pytest --profile=scaled --cov --cov-append --cov-report=term -q tests/api tests/e2e
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

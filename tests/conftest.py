@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,8 @@ from tests.databases import (  # noqa: F401
     postgres_databases,
     skip_sqlite_only,
 )
+from tests.profiles import add_option as add_profile_option
+from tests.profiles import backend_settings, module_backend_env, skip_embedded_only  # noqa: F401
 from tests.services import nginx_proxy, postgres_url, redis_url, s3_service, services_dir  # noqa: F401
 
 ROOT_PASSWORD = "root-password-for-tests"
@@ -38,14 +41,17 @@ def isolated_client_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_option(parser)  # --database=sqlite|postgres
+    add_profile_option(parser)  # --profile=embedded|scaled (scaled: PostgreSQL, S3, Redis)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_sqlite_only(config, items)
+    skip_embedded_only(config, items)
 
 
 @pytest.fixture
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    backends: dict[str, Any] = request.getfixturevalue("backend_settings")
     return Settings(
         data_dir=tmp_path / "data",
         # None: SQLite in data_dir (the default profile); else this test's PostgreSQL database.
@@ -53,6 +59,7 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
         root_password=ROOT_PASSWORD,  # type: ignore[arg-type]
         secret_key="k" * 48,  # type: ignore[arg-type]
         **FAST_ARGON2,  # type: ignore[arg-type]
+        **backends,  # scaled profile: this test's S3 prefix and Redis database
     )
 
 

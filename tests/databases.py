@@ -1,6 +1,7 @@
 """The test profile's database: SQLite (a temp file, the default) or the session's PostgreSQL.
 
-`pytest --database=postgres` (or `IMAGEREPO_TEST_DATABASE=postgres`) points the `settings`
+`pytest --database=postgres` (or `IMAGEREPO_TEST_DATABASE=postgres`, or the scaled profile of
+`tests.profiles`, which adds S3 and Redis) points the `settings`
 fixture at an empty, migrated PostgreSQL database per test on the session's server
 (`postgres_url`). The schema is migrated once into a template database. Tests share one copy of
 it, emptied before each test (`TRUNCATE` of every table: ~35 ms, where a fresh copy by
@@ -24,6 +25,7 @@ import pytest
 from sqlalchemy import make_url
 
 from imagerepo.db.engine import create_engine, migrate
+from tests.profiles import skip_marked
 
 T = TypeVar("T")
 TEMPLATE = "imagerepo_template"
@@ -40,7 +42,9 @@ def add_option(parser: pytest.Parser) -> None:
 
 
 def on_postgres(config: pytest.Config) -> bool:
-    return bool(config.getoption("--database") == "postgres")
+    """`--database=postgres`, or the scaled profile (`tests.profiles`), which implies it."""
+    scaled = config.getoption("--profile", default="embedded") == "scaled"
+    return scaled or bool(config.getoption("--database") == "postgres")
 
 
 def blocking(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -149,10 +153,5 @@ def module_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 def skip_sqlite_only(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not on_postgres(config):
-        return
-    for item in items:
-        marker = item.get_closest_marker("sqlite_only")
-        if marker is not None:
-            reason = marker.args[0] if marker.args else "SQLite only"
-            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+    if on_postgres(config):
+        skip_marked(items, "sqlite_only", "SQLite only")

@@ -14,6 +14,7 @@ from imagerepo.config import Settings
 from imagerepo.connection_limits import ConnectionLimits, limited_protocol
 from imagerepo.db.engine import check_schema_blocking
 from imagerepo.logs import configure_logging
+from imagerepo.metrics import process_exited
 
 
 def serve(settings: Settings) -> None:
@@ -37,3 +38,4 @@ def serve(settings: Settings) -> None:
         # past max_connections when they open; this also caps requests whose client has gone.
         limit_concurrency=settings.max_connections + 1,
     )
+    process_exited()  # multiprocess metrics: this process's live gauges end with it

@@ -168,6 +168,7 @@ async def test_etags_and_cache_control(
         assert_error(await http.get(f"/api/v1/images/{private['id']}/{route}", headers=bob), 404)
 
 
+@pytest.mark.embedded_only("deletes the derivatives from the data folder")
 async def test_derivatives_are_made_again_when_missing(
     http: httpx.AsyncClient, alice: dict[str, str], tmp_path: Path
 ) -> None:

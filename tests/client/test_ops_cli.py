@@ -48,3 +48,23 @@ def test_check_config_names_each_problem_on_one_line(
     invalid = run("check-config", "--data-dir", str(tmp_path))
     assert invalid.exit_code == 1
     assert "trusted_proxies" in invalid.output and "nope" in invalid.output
+
+
+def test_check_config_checks_the_shared_metrics_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = str(tmp_path / "lib")
+    assert run("migrate", "--data-dir", data).exit_code == 0
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    missing = run("check-config", "--data-dir", data)
+    assert missing.exit_code == 1
+    assert missing.output.splitlines() == [
+        f"metrics: FAILED: PROMETHEUS_MULTIPROC_DIR={tmp_path / 'metrics'} is not a folder this"
+        " user can write: create it (empty) before the first server process of this host starts"
+    ]
+    (tmp_path / "metrics").mkdir()
+    made = run("check-config", "--data-dir", data)
+    assert made.exit_code == 0, made.output
+    assert made.output.splitlines()[-1] == (
+        f"metrics: ok (every process of this host sums into {tmp_path / 'metrics'})"
+    )

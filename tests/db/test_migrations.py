@@ -37,3 +37,14 @@ async def test_migrations_match_the_models(tmp_path: Path) -> None:
             )
     finally:
         await engine.dispose()
+
+
+async def test_a_folder_whose_url_needs_escaping_migrates(tmp_path: Path) -> None:
+    """`a,b c` becomes `a%2Cb%20c` in the URL, and `%` is syntax to Alembic's config parser."""
+    folder = tmp_path / "photos, 100% mine"
+    folder.mkdir()
+    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'm.db'}")
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()

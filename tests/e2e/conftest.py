@@ -37,6 +37,7 @@ class LiveServer:
     process: subprocess.Popen[bytes] | None = None
     log: BinaryIO | None = None
     database_url: str | None = None  # None: SQLite in the data folder
+    backend_env: dict[str, str] = field(default_factory=dict)  # scaled profile: S3, Redis
 
     @property
     def url(self) -> str:
@@ -56,6 +57,7 @@ class LiveServer:
         )
         if self.database_url:
             env["IMAGEREPO_DATABASE_URL"] = self.database_url
+        env.update(self.backend_env)
         return env
 
     def start(self) -> None:
@@ -107,9 +109,15 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, module_database_url: str | None
+    tmp_path_factory: pytest.TempPathFactory,
+    module_database_url: str | None,
+    module_backend_env: dict[str, str],
 ) -> Iterator[LiveServer]:
-    live = LiveServer(home=tmp_path_factory.mktemp("live"), database_url=module_database_url)
+    live = LiveServer(
+        home=tmp_path_factory.mktemp("live"),
+        database_url=module_database_url,
+        backend_env=module_backend_env,
+    )
     live.start()
     try:
         yield live

@@ -38,9 +38,16 @@ class ProxiedServer(LiveServer):
 
 @pytest.fixture(scope="module")
 def proxied(
-    tmp_path_factory: pytest.TempPathFactory, nginx_proxy: NginxFactory
+    tmp_path_factory: pytest.TempPathFactory,
+    nginx_proxy: NginxFactory,
+    module_database_url: str | None,
+    module_backend_env: dict[str, str],
 ) -> Iterator[tuple[ProxiedServer, str]]:
-    server = ProxiedServer(home=tmp_path_factory.mktemp("proxied"))
+    server = ProxiedServer(  # on the scaled profile: docs/deploy.md's layout, one API worker
+        home=tmp_path_factory.mktemp("proxied"),
+        database_url=module_database_url,
+        backend_env=module_backend_env,
+    )
     server.start()
     try:
         yield server, nginx_proxy(server.url)

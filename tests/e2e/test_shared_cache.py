@@ -44,13 +44,19 @@ def login(server: LiveServer, username: str, password: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pair(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, module_database_url: str | None
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    module_database_url: str | None,
+    module_backend_env: dict[str, str],
 ) -> Iterator[tuple[SharedServer, SharedServer]]:
     home = tmp_path_factory.mktemp("shared")
     cache_url = redis_url.rsplit("/", 1)[0] + "/1"  # a database of its own on the session Redis
     db = module_database_url  # on the PostgreSQL profile, both share it
-    one = SharedServer(home=home, cache_url=cache_url, database_url=db)
-    two = SharedServer(home=home, cache_url=cache_url, name="two", database_url=db)
+    blobs = module_backend_env  # on the scaled profile, and the bucket (the cache is set below)
+    one = SharedServer(home=home, cache_url=cache_url, database_url=db, backend_env=blobs)
+    two = SharedServer(
+        home=home, cache_url=cache_url, name="two", database_url=db, backend_env=blobs
+    )
     one.start()  # first: it migrates the database and makes root
     two.start()
     try:

@@ -9,12 +9,13 @@ and names this command), so N servers never race to migrate.
 from __future__ import annotations
 
 import asyncio
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from imagerepo.cli.runner import guarded
-from imagerepo.cli.serve import DataDirOption, server_settings
+from imagerepo.cli.serve import DataDirOption, metrics_dir_problem, server_settings
 
 
 @guarded
@@ -48,6 +49,9 @@ def check_config(data_dir: DataDirOption = None) -> None:
     """Check the settings and connect to each configured service (database, storage, cache):
     one line each; exit status 1 if anything is wrong."""
     settings = server_settings(data_dir=data_dir)  # an invalid value: one line, exit 1
+    if problem := metrics_dir_problem():
+        typer.echo(f"metrics: FAILED: {problem}")
+        raise typer.Exit(1)
     from imagerepo.backends import build_backends
     from imagerepo.db.engine import create_engine
     from imagerepo.db.health import describe, ping
@@ -74,6 +78,8 @@ def check_config(data_dir: DataDirOption = None) -> None:
             typer.echo(f"{name}: FAILED ({target}): {problems[name]}")
         else:
             typer.echo(f"{name}: ok ({target})")
+    if shared := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        typer.echo(f"metrics: ok (every process of this host sums into {shared})")
     if problems:
         raise typer.Exit(1)
 

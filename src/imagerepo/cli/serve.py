@@ -5,6 +5,7 @@ Server code is imported inside the commands only, so the client commands start f
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,6 +43,20 @@ def server_settings(**overrides: Any) -> Settings:
         fail(f"invalid settings: {problems}")
 
 
+def metrics_dir_problem() -> str | None:
+    """What is wrong with `PROMETHEUS_MULTIPROC_DIR`, if it is set (see `imagerepo.metrics`);
+    asked before anything imports prometheus_client, which would fail on first use instead."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        return None
+    if not Path(path).is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        return (
+            f"PROMETHEUS_MULTIPROC_DIR={path} is not a folder this user can write: create it"
+            " (empty) before the first server process of this host starts"
+        )
+    return None
+
+
 @guarded
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default: 127.0.0.1).")] = None,
@@ -50,6 +65,8 @@ def serve(
 ) -> None:
     """Run the server. Settings come from IMAGEREPO_* variables; these flags override them."""
     settings = server_settings(host=host, port=port, data_dir=data_dir)
+    if problem := metrics_dir_problem():
+        fail(problem)
     from imagerepo.serve import serve as run_server
 
     run_server(settings)

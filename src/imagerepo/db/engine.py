@@ -68,7 +68,9 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", url)
+    # Alembic's config is a ConfigParser: a `%` (a URL-escaped comma or space in a data folder's
+    # path, or in a password) is interpolation syntax there unless doubled.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -6,7 +6,8 @@ Listeners on the engine (`db.engine.create_engine`) turn what a request cannot a
 - the server cannot be reached (refused, unknown host, timeout, too many connections, shutting
   down): "database unreachable (host:port): ...";
 - a serialization failure or a deadlock (SQLSTATE 40001, 40P01): the transaction was rolled back
-  and may simply be tried again.
+  and may simply be tried again: `TransactionConflict`, which methods marked `db.retry.retried`
+  try again a few times before it reaches the client.
 
 Unique and foreign-key violations stay `IntegrityError`: the repositories turn those into
 `Conflict`, which needs to know which constraint it was. A pre-ping's failure is left alone, so
@@ -27,6 +28,10 @@ from imagerepo.errors import ServiceUnavailable
 RETRYABLE = {"40001": "a serialization failure", "40P01": "a deadlock"}
 #: SQLSTATEs (and classes, by their first two characters) meaning the server is not there.
 UNREACHABLE = {"08", "53300", "57P01", "57P02", "57P03"}
+
+
+class TransactionConflict(ServiceUnavailable):
+    """PostgreSQL rolled the transaction back after a serialization failure or a deadlock."""
 
 
 def _where(cparams: dict[str, Any]) -> str:
@@ -54,7 +59,7 @@ def _translate(context: ExceptionContext) -> None:
         return
     state = _sqlstate(context)
     if state in RETRYABLE:
-        raise ServiceUnavailable(
+        raise TransactionConflict(
             f"the database rolled the change back after {RETRYABLE[state]}: try again"
         ) from context.original_exception
     if context.is_disconnect or state in UNREACHABLE or state[:2] in UNREACHABLE:

@@ -1,7 +1,9 @@
 """`GET /metrics`: Prometheus text format, for a scraper holding `IMAGEREPO_METRICS_TOKEN`.
 
 Without the setting the route does not exist (404, like any unknown path): counters reveal
-traffic, so they are never public by default. The token is compared in constant time.
+traffic, so they are never public by default. The token is compared in constant time. With
+`PROMETHEUS_MULTIPROC_DIR` set, the answer sums every server process of the host
+(`imagerepo.metrics`).
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from imagerepo.api.deps import services
 from imagerepo.errors import AuthenticationFailed, NotFound
-from imagerepo.metrics import REGISTRY
+from imagerepo.metrics import exposition
 
 router = APIRouter(tags=["operations"])
 
@@ -27,4 +29,4 @@ async def metrics(request: Request) -> Response:
     expected = token.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(offered.encode(), expected):
         raise AuthenticationFailed("a valid metrics token is required")
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from imagerepo.db.access import visible_in
 from imagerepo.db.keys import local_month, upload_key, utc
 from imagerepo.db.repos.users import as_utc
+from imagerepo.db.retry import retried
 from imagerepo.db.similarity import (
     BAND_WIDTHS,
     band_neighbourhood,
@@ -115,6 +116,7 @@ class ImageRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @retried
     async def add(self, new: Image) -> Image:
         """Insert one row (with its tags); `Conflict` if this owner already has these bytes.
 
@@ -135,6 +137,7 @@ class ImageRepository:
             new = replace(new, created_at=new.created_at + timedelta(microseconds=1))
         raise Conflict("could not find a free upload key")
 
+    @retried
     async def add_many(self, images: Sequence[Image]) -> None:
         """Insert many rows in one transaction (bulk loads, benchmarks; no conflict handling)."""
         tags = [values for image in images for values in _tag_values(image.id, image.tags)]
@@ -159,6 +162,7 @@ class ImageRepository:
             found = (await session.execute(query)).first()
             return to_image(found[0], found[1]) if found else None
 
+    @retried
     async def update(
         self,
         image_id: str,
@@ -185,6 +189,7 @@ class ImageRepository:
                 session.add_all(_tag_rows(image_id, tags))
             await session.commit()
 
+    @retried
     async def delete(self, image_id: str) -> None:
         async with self._sessions() as session:
             await session.execute(delete(ImageRow).where(ImageRow.id == image_id))

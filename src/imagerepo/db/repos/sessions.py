@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from imagerepo.db.repos.users import as_utc
+from imagerepo.db.retry import retried
 from imagerepo.db.tables import SessionRow, UserRow
 from imagerepo.models import User
 
@@ -21,6 +22,7 @@ class SessionRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @retried
     async def add(self, key: str, user: str, csrf: str, start: datetime, end: datetime) -> None:
         """Store a session: `key` is the sha256 of its secret, `user` the user's id."""
         row = SessionRow(
@@ -51,11 +53,13 @@ class SessionRepository:
         )
         return user, row.csrf_token, as_utc(row.expires_at)
 
+    @retried
     async def delete(self, id_hash: str) -> None:
         async with self._sessions() as session:
             await session.execute(delete(SessionRow).where(SessionRow.id_hash == id_hash))
             await session.commit()
 
+    @retried
     async def delete_expired(self, now: datetime) -> int:
         async with self._sessions() as session:
             done = await session.execute(delete(SessionRow).where(SessionRow.expires_at <= now))

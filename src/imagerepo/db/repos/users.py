@@ -8,6 +8,7 @@ from sqlalchemy import delete, exists, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from imagerepo.db.retry import retried
 from imagerepo.db.tables import ImageRow, SessionRow, UserRow
 from imagerepo.errors import Conflict
 from imagerepo.models import User, UserCredentials
@@ -28,6 +29,7 @@ class UserRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @retried
     async def add(self, user: User, password_hash: str, *, skeleton: str) -> User:
         """Insert `user`; `Conflict` if the name, or its `skeleton`, is taken (even by a user
         another server process inserted a moment ago: both are unique in the database)."""
@@ -74,6 +76,7 @@ class UserRepository:
             row = await session.scalar(select(UserRow).where(UserRow.username_skeleton == skeleton))
             return _to_user(row) if row else None
 
+    @retried
     async def set_password_hash(
         self, user_id: str, password_hash: str, *, revoke_tokens: bool = False
     ) -> bool:
@@ -92,6 +95,7 @@ class UserRepository:
             await session.commit()
             return bool(done.rowcount)  # type: ignore[attr-defined]
 
+    @retried
     async def revoke_tokens(self, user_id: str) -> None:
         """Every token issued so far stops working, and every browser session ends, at once."""
         async with self._sessions() as session:
@@ -115,6 +119,7 @@ class UserRepository:
             rows = (await session.execute(statement)).all()
             return [(_to_user(row), int(count)) for row, count in rows]
 
+    @retried
     async def delete(self, user_id: str) -> bool:
         """Delete a user who owns no image and is not the last admin, in one statement, so a
         concurrent upload or admin deletion cannot slip between a check and the delete (the
