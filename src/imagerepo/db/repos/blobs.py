@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, delete, exists, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from imagerepo.db.retry import retried
 from imagerepo.db.tables import BlobClaimRow, BlobRow, ImageRow
 
 _IN_BATCH = 500
@@ -40,6 +41,7 @@ class BlobRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @retried
     async def claim(
         self, claim_id: str, sha256: str, size: int, now: datetime, expires_at: datetime
     ) -> bool:
@@ -65,11 +67,13 @@ class BlobRepository:
             await session.commit()
             return True
 
+    @retried
     async def release(self, claim_id: str) -> None:
         async with self._sessions() as session:
             await session.execute(delete(BlobClaimRow).where(BlobClaimRow.id == claim_id))
             await session.commit()
 
+    @retried
     async def mark_deleting(
         self, sha256: str, now: datetime, *, claimed_before: datetime | None = None
     ) -> bool:
@@ -93,6 +97,7 @@ class BlobRepository:
             await session.commit()
             return int(marked.rowcount) == 1  # type: ignore[attr-defined]
 
+    @retried
     async def take_over(self, sha256: str, now: datetime, marked_before: datetime) -> bool:
         """Re-mark a 'deleting' row that a crashed collector left (marked before
         `marked_before`); True if this call took it over and must finish the removal."""
@@ -109,6 +114,7 @@ class BlobRepository:
             await session.commit()
             return int(done.rowcount) == 1  # type: ignore[attr-defined]
 
+    @retried
     async def forget(self, sha256: str, marked_at: datetime) -> None:
         """Drop a 'deleting' row once its bytes are gone, if it still carries our mark (a
         collector that took it over drops it itself): waiting uploads may claim again."""
@@ -155,6 +161,7 @@ class BlobRepository:
                 found.update(await session.scalars(query))
         return found
 
+    @retried
     async def adopt(self, sha256: str, size: int, now: datetime) -> bool:
         """A stored object with no row: give it one. 'live' if an image names it (a repair);
         else 'deleting', marked now, and True: the caller removes it and calls `forget`. A
@@ -186,6 +193,7 @@ class BlobRepository:
             await session.commit()
             return True
 
+    @retried
     async def purge_claims(self, now: datetime) -> int:
         """Drop expired claims (they protect nothing any more)."""
         async with self._sessions() as session:

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from imagerepo.db.repos.users import as_utc
+from imagerepo.db.retry import retried
 from imagerepo.db.tables import DirectUploadRow
 from imagerepo.models import DirectUpload, Visibility
 
@@ -35,6 +36,7 @@ class DirectUploadRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @retried
     async def add(self, upload: DirectUpload) -> None:
         details: dict[str, object] = {
             "filename": upload.filename,
@@ -60,6 +62,7 @@ class DirectUploadRepository:
             row = await session.get(DirectUploadRow, upload_id)
             return _to_upload(row) if row is not None else None
 
+    @retried
     async def confirmed(self, upload_id: str, image_id: str) -> None:
         async with self._sessions() as session:
             await session.execute(
@@ -69,6 +72,7 @@ class DirectUploadRepository:
             )
             await session.commit()
 
+    @retried
     async def delete(self, upload_id: str) -> None:
         async with self._sessions() as session:
             await session.execute(delete(DirectUploadRow).where(DirectUploadRow.id == upload_id))
