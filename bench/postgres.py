@@ -29,6 +29,7 @@ from search import BATCH, FREQUENT, OWNERS, PAIR, RARE, synthetic
 from sqlalchemy import make_url
 
 from imagerepo.db.engine import create_engine, migrate, session_factory
+from imagerepo.db.readers import reader_for
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.search.postgres import PostgresSearch
 from imagerepo.db.search.sqlite import SqliteSearch
@@ -102,10 +103,8 @@ def shapes() -> dict[str, ImageQuery]:
 
 async def time_shapes(url: str, requests: int) -> dict[str, tuple[float, float]]:
     engine = create_engine(url)
-    sessions = session_factory(engine)
-    search = (
-        PostgresSearch(sessions) if engine.dialect.name == "postgresql" else SqliteSearch(sessions)
-    )
+    reader = reader_for(url, session_factory(engine))
+    search = PostgresSearch(reader) if engine.dialect.name == "postgresql" else SqliteSearch(reader)
     found: dict[str, tuple[float, float]] = {}
     try:
         for name, query in shapes().items():
@@ -118,6 +117,7 @@ async def time_shapes(url: str, requests: int) -> dict[str, tuple[float, float]]
             cuts = statistics.quantiles(samples[3:], n=20, method="inclusive")
             found[name] = (statistics.median(samples[3:]), cuts[18])
     finally:
+        reader.close()
         await engine.dispose()
     return found
 

@@ -18,6 +18,7 @@ from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, prepare_schema, session_factory
 from imagerepo.db.health import ping as ping_database
 from imagerepo.db.locks import AdvisoryLocks
+from imagerepo.db.readers import SessionReader, ThreadReader, reader_for
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.sessions import SessionRepository
 from imagerepo.db.repos.users import UserRepository
@@ -75,19 +76,20 @@ async def build_services(
         else None
     )
     locks = advisory or backends.locks
+    reader: ThreadReader | SessionReader | None = None
     try:
         await prepare_schema(engine)  # SQLite: migrate; PostgreSQL: check (`imagerepo migrate`)
         sessions = session_factory(engine)
         staging = Staging(settings.data_dir / "tmp")
         staging.sweep()
         cache, originals = backends.cache, backends.originals
+        # Listings run whole on one reader call: one thread hop per page on a SQLite file.
+        reader = reader_for(settings.resolved_database_url, sessions)
         images = ImageService(
             ImageRepository(sessions),
             # The search engine follows the database: FTS5 on SQLite, tsvector and trigrams on
             # PostgreSQL.
-            PostgresSearch(sessions)
-            if engine.dialect.name == "postgresql"
-            else SqliteSearch(sessions),
+            PostgresSearch(reader) if engine.dialect.name == "postgresql" else SqliteSearch(reader),
             originals,
             Derivatives(
                 backends.derivatives,
@@ -132,6 +134,8 @@ async def build_services(
             readiness=readiness,
         )
     finally:
+        if reader is not None:
+            reader.close()
         await engine.dispose()
         pool.shutdown()
         await backends.aclose()

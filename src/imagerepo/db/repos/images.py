@@ -7,13 +7,13 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from imagerepo.db.access import visible_in
+from imagerepo.db.image_rows import image_of, images_of, select_images
 from imagerepo.db.keys import local_month, upload_key, utc
-from imagerepo.db.repos.users import as_utc
 from imagerepo.db.similarity import (
     BAND_WIDTHS,
     band_neighbourhood,
@@ -21,12 +21,11 @@ from imagerepo.db.similarity import (
     phash_bands,
     probe_radii,
 )
-from imagerepo.db.tables import ImageRow, ImageTagRow, UserRow
+from imagerepo.db.tables import ImageRow, ImageTagRow
 from imagerepo.errors import Conflict
 from imagerepo.folding import fold
 from imagerepo.models import (
     Image,
-    PhotoMetadata,
     Scope,
     StoredState,
     Visibility,
@@ -34,29 +33,6 @@ from imagerepo.models import (
 
 _IN_BATCH = 500  # bound parameters per IN (...) list
 _KEY_ATTEMPTS = 3
-
-
-def to_image(row: ImageRow, owner: str) -> Image:
-    metadata = PhotoMetadata.from_dict(dict(row.photo_metadata or {}))
-    return Image(
-        id=row.id,
-        owner_id=row.owner_id,
-        owner=owner,
-        title=row.title,
-        filename=row.filename,
-        description=row.description,
-        visibility=Visibility(row.visibility),
-        sha256=row.sha256,
-        size=row.size,
-        media_type=row.media_type,
-        width=row.width,
-        height=row.height,
-        created_at=as_utc(row.created_at),
-        taken_at=as_utc(row.taken_at) if row.taken_at else None,
-        metadata=metadata,
-        phash=row.phash,
-        tags=tuple(row.tags or ()),
-    )
 
 
 def _row_values(new: Image) -> dict[str, Any]:
@@ -107,10 +83,6 @@ def _tag_rows(image_id: str, tags: Sequence[str]) -> list[ImageTagRow]:
     return [ImageTagRow(**values) for values in _tag_values(image_id, tags)]
 
 
-def _with_owner() -> Select[ImageRow, str]:
-    return select(ImageRow, UserRow.username).join(UserRow, UserRow.id == ImageRow.owner_id)
-
-
 class ImageRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -146,18 +118,18 @@ class ImageRepository:
 
     async def get(self, image_id: str, scope: Scope) -> Image | None:
         """The image, if `scope` admits it."""
-        query = _with_owner().where(ImageRow.id == image_id, visible_in(scope))
+        query = select_images().where(ImageRow.id == image_id, visible_in(scope))
         async with self._sessions() as session:
             found = (await session.execute(query)).first()
-            return to_image(found[0], found[1]) if found else None
+            return image_of(found) if found else None
 
     async def by_owner_and_hash(self, owner_id: str, sha256: str, scope: Scope) -> Image | None:
-        query = _with_owner().where(
+        query = select_images().where(
             ImageRow.owner_id == owner_id, ImageRow.sha256 == sha256, visible_in(scope)
         )
         async with self._sessions() as session:
             found = (await session.execute(query)).first()
-            return to_image(found[0], found[1]) if found else None
+            return image_of(found) if found else None
 
     async def update(
         self,
@@ -258,11 +230,11 @@ class ImageRepository:
                 batch = image_ids[start : start + _IN_BATCH]
                 rows = await session.execute(
                     # The ids drive; a visibility index would walk every public row.
-                    _with_owner().where(
+                    select_images().where(
                         ImageRow.id.in_(batch), visible_in(scope, checked_per_row=True)
                     )
                 )
-                found.update({row[0].id: to_image(row[0], row[1]) for row in rows})
+                found.update({image.id: image for image in images_of(rows.all())})
         return found
 
     async def hash_in_use(self, sha256: str) -> bool:

@@ -1,0 +1,109 @@
+"""Run a read (a function of one synchronous `Session`) without a thread hop per statement.
+
+aiosqlite runs every DBAPI call (cursor, execute, fetch, close, rollback) as its own hop to the
+connection's thread; a listing page made about ten of them, and on two busy cores each hop
+costs 0.3-1 ms of waiting for a thread to be scheduled, which was most of a page's time (see
+docs/benchmarks.md). `ThreadReader` runs the whole read on a small pool of plain `sqlite3`
+connections in a thread: one hop per request. `SessionReader` runs the same function through
+`AsyncSession.run_sync`: on PostgreSQL (asyncpg) that is the async driver underneath, and it is
+the fall-back for an in-memory SQLite database, which another connection could not see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from sqlalchemy import create_engine, event, make_url
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
+
+T = TypeVar("T")
+
+#: Threads (each with its connection) for reads: enough that one slow read (a filtered timeline
+#: counts rows) leaves others running.
+READ_THREADS = 8
+#: Pages of the database file mapped into memory instead of copied into SQLite's page cache.
+MMAP_BYTES = 1 << 30
+#: SQLite's own page cache per connection, in KiB (negative: a size, not a page count).
+CACHE_KIB = 16 * 1024
+
+
+class Reader(Protocol):
+    """Runs `work` with a read-only session and returns its result."""
+
+    async def run(self, work: Callable[[Session], T]) -> T: ...
+
+
+class SessionReader:
+    """`work` through `AsyncSession.run_sync`: the async driver does the I/O."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        async with self._sessions() as session:
+            return await session.run_sync(work)
+
+    def close(self) -> None:
+        """Nothing of its own to release: the sessions' engine is the caller's."""
+
+
+def _tune_reader(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA query_only=ON")  # a reader never writes, whatever a bug asks
+    cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+    cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class ThreadReader:
+    """`work` on a pool of synchronous SQLite connections, one thread hop per call. Each call
+    is its own transaction, so it sees everything committed before it started (WAL)."""
+
+    def __init__(self, database: Path, threads: int = READ_THREADS) -> None:
+        self._engine: Engine = create_engine(
+            f"sqlite+pysqlite:///{database}",
+            # A connection serves one thread at a time, but not always the same thread.
+            connect_args={"check_same_thread": False},
+            pool_size=threads,
+            max_overflow=0,
+        )
+        event.listen(self._engine, "connect", _tune_reader)
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite-read")
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, work)
+
+    def _call(self, work: Callable[[Session], T]) -> T:
+        with Session(self._engine) as session:
+            return work(session)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL, or None (another database, or one in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or parsed.query:
+        return None
+    return Path(database)
+
+
+def reader_for(
+    url: str, sessions: async_sessionmaker[AsyncSession]
+) -> ThreadReader | SessionReader:
+    """A `ThreadReader` on a SQLite file, else a `SessionReader` over `sessions`."""
+    database = sqlite_file(url)
+    return ThreadReader(database) if database is not None else SessionReader(sessions)
