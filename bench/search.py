@@ -234,6 +234,13 @@ class BenchServer(ServerProcess):
     port: int
 
 
+def data_of(data_dir: Path, label: str) -> Path:
+    """The `--against` server's data: a copy beside this one's when there is one
+    (`search-<rows>-against`), so that neither server migrates the other's schema."""
+    copy = data_dir.with_name(f"{data_dir.name}-{label}")
+    return copy if label != "this" and copy.exists() else data_dir
+
+
 def start_server(data_dir: Path, source: Path | None) -> BenchServer:
     """`imagerepo serve` on the data, cache off; from the source tree `source` (its `src`
     folder first on PYTHONPATH) when given, else from this one."""
@@ -344,7 +351,8 @@ def main() -> None:
         "--against",
         type=Path,
         help="Another source tree (a checkout, or `git archive` of a commit): its server runs"
-        " beside this one on the same data and the two take turns request by request.",
+        " beside this one (on a copy of the data named search-<rows>-against if there is one)"
+        " and the two take turns request by request.",
     )
     parser.add_argument(
         "--budget",
@@ -372,7 +380,7 @@ def main() -> None:
     sources = {"this": None, **({"against": args.against} if args.against else {})}
     with contextlib.ExitStack() as stack:
         servers = {
-            label: stack.enter_context(start_server(data_dir, source).start())
+            label: stack.enter_context(start_server(data_of(data_dir, label), source).start())
             for label, source in sources.items()
         }
         signers = {}

@@ -3,15 +3,17 @@
 aiosqlite runs every DBAPI call (cursor, execute, fetch, close, rollback) as its own hop to the
 connection's thread; a listing page made about ten of them, and on two busy cores each hop
 costs 0.3-1 ms of waiting for a thread to be scheduled, which was most of a page's time (see
-docs/benchmarks.md). `ThreadReader` runs the whole read on a small pool of plain `sqlite3`
-connections in a thread: one hop per request. `SessionReader` runs the same function through
-`AsyncSession.run_sync`: on PostgreSQL (asyncpg) that is the async driver underneath, and it is
-the fall-back for an in-memory SQLite database, which another connection could not see.
+docs/benchmarks.md). `ThreadReader` runs the whole read on plain `sqlite3` connections: in
+place when its SQL is quick, else on a small pool of threads, one hop per request.
+`SessionReader` runs the same function through `AsyncSession.run_sync`: on PostgreSQL
+(asyncpg) that is the async driver underneath, and it is the fall-back for an in-memory SQLite
+database, which another connection could not see.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -28,6 +31,10 @@ T = TypeVar("T")
 #: Threads (each with its connection) for reads: enough that one slow read (a filtered timeline
 #: counts rows) leaves others running.
 READ_THREADS = 8
+#: Seconds of SQL a read may take on the event loop's thread before it moves to the pool.
+INLINE_BUDGET = 0.004
+#: SQLite virtual-machine steps between two looks at the clock (a few microseconds of SQL).
+_PROGRESS_STEPS = 2000
 #: Pages of the database file mapped into memory instead of copied into SQLite's page cache.
 MMAP_BYTES = 1 << 30
 #: SQLite's own page cache per connection, in KiB (negative: a size, not a page count).
@@ -63,11 +70,24 @@ def _tune_reader(dbapi_connection: object, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-class ThreadReader:
-    """`work` on a pool of synchronous SQLite connections, one thread hop per call. Each call
-    is its own transaction, so it sees everything committed before it started (WAL)."""
+class _OverBudget(Exception):
+    """An inline read ran past its budget; it is run again in a thread."""
 
-    def __init__(self, database: Path, threads: int = READ_THREADS) -> None:
+
+class ThreadReader:
+    """`work` on synchronous SQLite connections. Each call is its own transaction, so it sees
+    everything committed before it started (WAL).
+
+    A read first runs in place, on the event loop's thread, with SQLite's progress handler
+    watching the clock: most listing reads need well under a millisecond of SQL, and a thread
+    hop costs more than that on busy cores. A read whose SQL runs past `inline_budget` seconds
+    is interrupted and run again on the thread pool (reads are idempotent), so no slow query
+    (a filtered timeline counts rows for seconds) holds the event loop longer than the budget.
+    """
+
+    def __init__(
+        self, database: Path, threads: int = READ_THREADS, inline_budget: float = INLINE_BUDGET
+    ) -> None:
         self._engine: Engine = create_engine(
             f"sqlite+pysqlite:///{database}",
             # A connection serves one thread at a time, but not always the same thread.
@@ -77,13 +97,40 @@ class ThreadReader:
         )
         event.listen(self._engine, "connect", _tune_reader)
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite-read")
+        self._inline_budget = inline_budget
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, work)
+        if self._inline_budget > 0:
+            try:
+                return self._call(work, time.perf_counter() + self._inline_budget)
+            except _OverBudget:
+                pass
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._call, work, None
+        )
 
-    def _call(self, work: Callable[[Session], T]) -> T:
+    def _call(self, work: Callable[[Session], T], deadline: float | None) -> T:
         with Session(self._engine) as session:
-            return work(session)
+            if deadline is None:
+                return work(session)
+            raw = session.connection().connection.dbapi_connection
+            assert raw is not None
+            stopped = False
+
+            def over_budget() -> bool:
+                nonlocal stopped
+                stopped = time.perf_counter() > deadline
+                return stopped
+
+            raw.set_progress_handler(over_budget, _PROGRESS_STEPS)
+            try:
+                return work(session)
+            except DBAPIError:
+                if stopped:
+                    raise _OverBudget from None
+                raise
+            finally:
+                raw.set_progress_handler(None, 0)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
