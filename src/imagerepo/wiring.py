@@ -108,7 +108,7 @@ async def build_services(
             locks=locks,
         )
         users = UserService(
-            UserRepository(sessions),
+            UserRepository(sessions, reader),
             Passwords(
                 pool, time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             ),

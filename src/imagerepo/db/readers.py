@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -33,6 +33,8 @@ T = TypeVar("T")
 READ_THREADS = 8
 #: Seconds of SQL a read may take on the event loop's thread before it moves to the pool.
 INLINE_BUDGET = 0.004
+#: How many slow shapes a reader remembers.
+_SLOW_SHAPES = 256
 #: SQLite virtual-machine steps between two looks at the clock (a few microseconds of SQL).
 _PROGRESS_STEPS = 2000
 #: Pages of the database file mapped into memory instead of copied into SQLite's page cache.
@@ -42,9 +44,10 @@ CACHE_KIB = 16 * 1024
 
 
 class Reader(Protocol):
-    """Runs `work` with a read-only session and returns its result."""
+    """Runs `work` with a read-only session and returns its result. `shape` names the kind of
+    read (equal for reads that cost about the same), so a reader may learn which are slow."""
 
-    async def run(self, work: Callable[[Session], T]) -> T: ...
+    async def run(self, work: Callable[[Session], T], shape: Hashable = None) -> T: ...
 
 
 class SessionReader:
@@ -53,7 +56,7 @@ class SessionReader:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def run(self, work: Callable[[Session], T]) -> T:
+    async def run(self, work: Callable[[Session], T], shape: Hashable = None) -> T:
         async with self._sessions() as session:
             return await session.run_sync(work)
 
@@ -83,6 +86,8 @@ class ThreadReader:
     hop costs more than that on busy cores. A read whose SQL runs past `inline_budget` seconds
     is interrupted and run again on the thread pool (reads are idempotent), so no slow query
     (a filtered timeline counts rows for seconds) holds the event loop longer than the budget.
+    Its `shape` is then remembered as slow and goes straight to the pool, until a run there
+    fits the budget again.
     """
 
     def __init__(
@@ -98,16 +103,23 @@ class ThreadReader:
         event.listen(self._engine, "connect", _tune_reader)
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sqlite-read")
         self._inline_budget = inline_budget
+        self._slow: dict[Hashable, None] = {}  # insertion-ordered: the oldest is dropped first
 
-    async def run(self, work: Callable[[Session], T]) -> T:
-        if self._inline_budget > 0:
+    async def run(self, work: Callable[[Session], T], shape: Hashable = None) -> T:
+        if self._inline_budget > 0 and shape not in self._slow:
             try:
                 return self._call(work, time.perf_counter() + self._inline_budget)
             except _OverBudget:
-                pass
-        return await asyncio.get_running_loop().run_in_executor(
+                self._slow[shape] = None
+                if len(self._slow) > _SLOW_SHAPES:
+                    del self._slow[next(iter(self._slow))]
+        started = time.perf_counter()
+        result = await asyncio.get_running_loop().run_in_executor(
             self._executor, self._call, work, None
         )
+        if time.perf_counter() - started < self._inline_budget:
+            self._slow.pop(shape, None)
+        return result
 
     def _call(self, work: Callable[[Session], T], deadline: float | None) -> T:
         with Session(self._engine) as session:

@@ -41,7 +41,7 @@ from imagerepo.db.search.listing import (
     resolve,
     walk_indexes,
 )
-from imagerepo.db.search.sqlite import RELEVANCE_WINDOW, SqliteSearch
+from imagerepo.db.search.sqlite import RELEVANCE_WINDOW, SqliteSearch, shape_of
 from imagerepo.db.tables import ImageRow
 from imagerepo.folding import fold
 from imagerepo.models import ImageQuery, MonthCount, Page, Sort, Term, TextQuery
@@ -98,10 +98,14 @@ class PostgresSearch:
         self._portable = SqliteSearch(reader)
 
     async def page(self, query: ImageQuery) -> Page:
-        return await self._reader.run(lambda session: self._page_in(session, query))
+        return await self._reader.run(
+            lambda session: self._page_in(session, query), shape_of("page", query)
+        )
 
     async def timeline(self, query: ImageQuery) -> list[MonthCount]:
-        return await self._reader.run(lambda session: self._timeline_in(session, query))
+        return await self._reader.run(
+            lambda session: self._timeline_in(session, query), shape_of("timeline", query)
+        )
 
     def _page_in(self, session: Session, query: ImageQuery) -> Page:
         if query.text is None and not query.keywords:

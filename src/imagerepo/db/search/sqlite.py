@@ -23,7 +23,7 @@ only from the parser.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -135,6 +135,23 @@ def _matches(name: str, expression: str) -> ColumnElement[bool]:
     return literal_column(name).op("MATCH")(bindparam(None, expression, type_=String))
 
 
+def shape_of(kind: str, query: ImageQuery) -> Hashable:
+    """What decides a read's cost, roughly: the kind, order, text and keywords, which filters
+    are set, and the scope's size (`db.readers`)."""
+    f = query.filters
+    filters = tuple(name for name in f.__dataclass_fields__ if getattr(f, name) not in (None, ()))
+    return (
+        kind,
+        query.sort,
+        query.text,
+        query.keywords,
+        filters,
+        query.scope.public,
+        len(query.scope.owner_ids),
+        query.after is not None,
+    )
+
+
 class SqliteSearch:
     """`services.search.ImageSearch` on SQLite. Each call is one read (`db.readers`)."""
 
@@ -142,10 +159,14 @@ class SqliteSearch:
         self._reader = reader
 
     async def page(self, query: ImageQuery) -> Page:
-        return await self._reader.run(lambda session: self.page_in(session, query))
+        return await self._reader.run(
+            lambda session: self.page_in(session, query), shape_of("page", query)
+        )
 
     async def timeline(self, query: ImageQuery) -> list[MonthCount]:
-        return await self._reader.run(lambda session: self.timeline_in(session, query))
+        return await self._reader.run(
+            lambda session: self.timeline_in(session, query), shape_of("timeline", query)
+        )
 
     def page_in(self, session: Session, query: ImageQuery) -> Page:
         long_words = [w for w in query.keywords if len(w) >= TRIGRAM]
