@@ -86,7 +86,7 @@ async def build_services(
         # Listings run whole on one reader call: one thread hop per page on a SQLite file.
         reader = reader_for(settings.resolved_database_url, sessions)
         images = ImageService(
-            ImageRepository(sessions),
+            ImageRepository(sessions, reader),
             # The search engine follows the database: FTS5 on SQLite, tsvector and trigrams on
             # PostgreSQL.
             PostgresSearch(reader) if engine.dialect.name == "postgresql" else SqliteSearch(reader),

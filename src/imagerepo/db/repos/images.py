@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from imagerepo.db.access import visible_in
 from imagerepo.db.image_rows import image_of, images_of, select_images
 from imagerepo.db.keys import local_month, upload_key, utc
+from imagerepo.db.readers import Reader, SessionReader
 from imagerepo.db.similarity import (
     BAND_WIDTHS,
     band_neighbourhood,
@@ -84,8 +86,14 @@ def _tag_rows(image_id: str, tags: Sequence[str]) -> list[ImageTagRow]:
 
 
 class ImageRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """`reader` runs the reads of whole images (one, a batch, the similar ones): on a SQLite
+    file one call each instead of a thread hop per statement (`db.readers`)."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], reader: Reader | None = None
+    ) -> None:
         self._sessions = sessions
+        self._reader = reader or SessionReader(sessions)
 
     async def add(self, new: Image) -> Image:
         """Insert one row (with its tags); `Conflict` if this owner already has these bytes.
@@ -119,9 +127,12 @@ class ImageRepository:
     async def get(self, image_id: str, scope: Scope) -> Image | None:
         """The image, if `scope` admits it."""
         query = select_images().where(ImageRow.id == image_id, visible_in(scope))
-        async with self._sessions() as session:
-            found = (await session.execute(query)).first()
+
+        def read(session: Session) -> Image | None:
+            found = session.execute(query).first()
             return image_of(found) if found else None
+
+        return await self._reader.run(read, "image by id")
 
     async def by_owner_and_hash(self, owner_id: str, sha256: str, scope: Scope) -> Image | None:
         query = select_images().where(
@@ -218,24 +229,25 @@ class ImageRepository:
         )
         if owner_id is not None:
             statement = statement.where(ImageRow.owner_id.concat("") == owner_id)
-        async with self._sessions() as session:
-            rows = (await session.execute(statement)).all()
+        rows = await self._reader.run(lambda session: session.execute(statement).all(), "near")
         found = [(row[0], hamming(phash, row[1])) for row in rows if row[1] is not None]
         return sorted((f for f in found if f[1] <= distance), key=lambda f: (f[1], f[0]))
 
     async def get_many(self, image_ids: Sequence[str], scope: Scope) -> dict[str, Image]:
-        found: dict[str, Image] = {}
-        async with self._sessions() as session:
+        def read(session: Session) -> dict[str, Image]:
+            found: dict[str, Image] = {}
             for start in range(0, len(image_ids), _IN_BATCH):
                 batch = image_ids[start : start + _IN_BATCH]
-                rows = await session.execute(
+                rows = session.execute(
                     # The ids drive; a visibility index would walk every public row.
                     select_images().where(
                         ImageRow.id.in_(batch), visible_in(scope, checked_per_row=True)
                     )
                 )
                 found.update({image.id: image for image in images_of(rows.all())})
-        return found
+            return found
+
+        return await self._reader.run(read, "images by id")
 
     async def hash_in_use(self, sha256: str) -> bool:
         """Whether any row of anyone references these bytes: the global blob-reference check,
