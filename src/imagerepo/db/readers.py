@@ -58,6 +58,8 @@ class SessionReader:
 
     async def run(self, work: Callable[[Session], T], shape: Hashable = None) -> T:
         async with self._sessions() as session:
+            # No transaction for a read: no BEGIN and ROLLBACK round trips around it.
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             return await session.run_sync(work)
 
     def close(self) -> None:
