@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
-from ingest import ROOT_PASSWORD, imagerepo_command
+from ingest import ROOT_PASSWORD
 from procs import ServerProcess, clean_env, free_port
 
 from imagerepo.config import Settings
@@ -255,7 +255,7 @@ def start_server(data_dir: Path, source: Path | None) -> BenchServer:
     src = (source or Path(__file__).parents[1]) / "src"
     extra["PYTHONPATH"] = str(src.resolve())
     server = BenchServer(
-        "imagerepo serve", [*imagerepo_command(), "serve"], clean_env(extra),
+        "imagerepo serve", [sys.executable, "-m", "imagerepo", "serve"], clean_env(extra),
         data_dir / f"server-{port}.log", f"http://127.0.0.1:{port}/healthz",
     )  # fmt: skip
     server.port = port

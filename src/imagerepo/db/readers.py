@@ -38,7 +38,7 @@ _SLOW_SHAPES = 256
 #: SQLite virtual-machine steps between two looks at the clock (a few microseconds of SQL).
 _PROGRESS_STEPS = 2000
 #: Pages of the database file mapped into memory instead of copied into SQLite's page cache.
-MMAP_BYTES = 1 << 30
+MMAP_BYTES = 256 << 20
 #: SQLite's own page cache per connection, in KiB (negative: a size, not a page count).
 CACHE_KIB = 16 * 1024
 
