@@ -99,7 +99,9 @@ class ThreadReader:
             f"sqlite+pysqlite:///{database}",
             # A connection serves one thread at a time, but not always the same thread.
             connect_args={"check_same_thread": False},
-            pool_size=threads,
+            # One connection per thread, and one for reads in place on the event loop (one at a
+            # time): checking one out never waits, which would block the loop.
+            pool_size=threads + 1,
             max_overflow=0,
         )
         event.listen(self._engine, "connect", _tune_reader)
