@@ -6,6 +6,7 @@ through the search engine each database gets in `wiring` (`SqliteSearch`, `Postg
 p50 / p95 in milliseconds over --requests calls, warm.
 
     .venv/bin/python bench/postgres.py --postgres-url URL [--rows 100000] [--requests 50]
+        [--keep FOLDER]
 
 with URL like postgresql+asyncpg://postgres@127.0.0.1:5432/bench.
 
@@ -29,6 +30,7 @@ from search import BATCH, FREQUENT, OWNERS, PAIR, RARE, synthetic
 from sqlalchemy import make_url
 
 from imagerepo.db.engine import create_engine, migrate, session_factory
+from imagerepo.db.readers import reader_for
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.search.postgres import PostgresSearch
 from imagerepo.db.search.sqlite import SqliteSearch
@@ -100,25 +102,39 @@ def shapes() -> dict[str, ImageQuery]:
     }
 
 
-async def time_shapes(url: str, requests: int) -> dict[str, tuple[float, float]]:
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    search = (
-        PostgresSearch(sessions) if engine.dialect.name == "postgresql" else SqliteSearch(sessions)
-    )
-    found: dict[str, tuple[float, float]] = {}
+async def time_shapes(
+    urls: dict[str, str], requests: int
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """p50/p95 per database and shape; the databases take turns request by request, so both
+    meet the same load from the rest of the machine."""
+    engines = {label: create_engine(url) for label, url in urls.items()}
+    readers = {
+        label: reader_for(urls[label], session_factory(engine)) for label, engine in engines.items()
+    }
+    searches = {
+        label: PostgresSearch(reader)
+        if engines[label].dialect.name == "postgresql"
+        else SqliteSearch(reader)
+        for label, reader in readers.items()
+    }
+    found: dict[str, dict[str, tuple[float, float]]] = {label: {} for label in urls}
     try:
         for name, query in shapes().items():
-            samples = []
+            samples: dict[str, list[float]] = {label: [] for label in urls}
             for _ in range(requests + 3):
-                started = time.perf_counter()
-                page: Page = await search.page(query)
-                samples.append((time.perf_counter() - started) * 1000)
-            assert page.items or "rare" in name, name
-            cuts = statistics.quantiles(samples[3:], n=20, method="inclusive")
-            found[name] = (statistics.median(samples[3:]), cuts[18])
+                for label, search in searches.items():
+                    started = time.perf_counter()
+                    page: Page = await search.page(query)
+                    samples[label].append((time.perf_counter() - started) * 1000)
+                    assert page.items or "rare" in name, name
+            for label, series in samples.items():
+                cuts = statistics.quantiles(series[3:], n=20, method="inclusive")
+                found[label][name] = (statistics.median(series[3:]), cuts[18])
     finally:
-        await engine.dispose()
+        for reader in readers.values():
+            reader.close()
+        for engine in engines.values():
+            await engine.dispose()
     return found
 
 
@@ -127,19 +143,31 @@ async def main() -> None:
     parser.add_argument("--postgres-url", required=True)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument(
+        "--keep",
+        help="Keep the SQLite file in this folder and the PostgreSQL database as they are;"
+        " a later run with the same folder and --rows only times them.",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    keep = args.keep
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(keep) if keep else Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         sqlite_url = f"sqlite+aiosqlite:///{folder}/bench.db"
-        await fresh_postgres(args.postgres_url)
-        results = {}
-        for label, url in (("SQLite", sqlite_url), ("PostgreSQL", args.postgres_url)):
-            seconds = await load(url, args.rows)
-            print(f"{label}: loaded {args.rows:,} rows in {seconds:.1f} s", flush=True)
-            results[label] = await time_shapes(url, args.requests)
+        loaded = folder / f".loaded-{args.rows}"
+        if not loaded.exists():
+            await fresh_postgres(args.postgres_url)
+        urls = {"SQLite": sqlite_url, "PostgreSQL": args.postgres_url}
+        for label, url in urls.items():
+            if not loaded.exists():
+                seconds = await load(url, args.rows)
+                print(f"{label}: loaded {args.rows:,} rows in {seconds:.1f} s", flush=True)
+        loaded.touch()
+        results = await time_shapes(urls, args.requests)
     print(f"\n{'shape':36} {'SQLite p50/p95 ms':>20} {'PostgreSQL p50/p95 ms':>24}")
     for name in results["SQLite"]:
         (a50, a95), (b50, b95) = results["SQLite"][name], results["PostgreSQL"][name]
-        print(f"{name:36} {a50:9.2f} / {a95:7.2f} {b50:12.2f} / {b95:8.2f}")
+        print(f"{name:36} {a50:9.2f} / {a95:7.2f} {b50:12.2f} / {b95:8.2f}   p95 {b95 / a95:.1f}x")
 
 
 if __name__ == "__main__":

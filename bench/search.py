@@ -7,7 +7,8 @@ request shape as a signed-in owner and as anonymous. Beside them, the same shape
 server ran before issue 8 (`visibility = 'public' OR owner_id = ?`, `LIKE '%word%'`), timed in
 the same run directly on the database file (no HTTP, which flatters them).
 
-    .venv/bin/python bench/search.py [--rows 1000000] [--requests 200] [--keep]
+    .venv/bin/python bench/search.py [--rows 1000000] [--requests 200] [--budget 30]
+        [--only NAME] [--against OTHER_SOURCE_TREE]
 
 The loaded database is kept under bench/out/search-<rows>/ and reused by later runs.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import random
@@ -30,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
-from ingest import ROOT_PASSWORD, imagerepo_command
+from ingest import ROOT_PASSWORD
 from procs import ServerProcess, clean_env, free_port
 
 from imagerepo.config import Settings
@@ -191,14 +193,73 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(samples), cuts[94], cuts[98]
 
 
-def timed(action: Callable[[], object], repeat: int) -> tuple[float, float, float]:
+def timed(
+    action: Callable[[], object], repeat: int, budget: float = float("inf")
+) -> tuple[float, float, float]:
+    """p50/p95/p99 of `repeat` calls after one warm-up; fewer (at least 10) when they take
+    longer than `budget` seconds in all."""
     action()  # warm
-    samples = []
+    samples: list[float] = []
+    deadline = time.perf_counter() + budget
     for _ in range(repeat):
         started = time.perf_counter()
         action()
         samples.append((time.perf_counter() - started) * 1000)
+        if len(samples) >= 10 and started > deadline:
+            break
     return percentiles(samples)
+
+
+def timed_together(
+    actions: list[Callable[[], object]], repeat: int, budget: float = float("inf")
+) -> list[tuple[float, float, float]]:
+    """`timed` for several actions at once, taking turns request by request, so that each
+    meets the same load from the rest of the machine (their ratio is the figure to trust on a
+    busy machine)."""
+    for action in actions:
+        action()  # warm
+    samples: list[list[float]] = [[] for _ in actions]
+    deadline = time.perf_counter() + budget * len(actions)
+    for _ in range(repeat):
+        for action, series in zip(actions, samples, strict=True):
+            started = time.perf_counter()
+            action()
+            series.append((time.perf_counter() - started) * 1000)
+        if len(samples[0]) >= 10 and time.perf_counter() > deadline:
+            break
+    return [percentiles(series) for series in samples]
+
+
+class BenchServer(ServerProcess):
+    port: int
+
+
+def data_of(data_dir: Path, label: str) -> Path:
+    """The `--against` server's data: a copy beside this one's when there is one
+    (`search-<rows>-against`), so that neither server migrates the other's schema."""
+    copy = data_dir.with_name(f"{data_dir.name}-{label}")
+    return copy if label != "this" and copy.exists() else data_dir
+
+
+def start_server(data_dir: Path, source: Path | None) -> BenchServer:
+    """`imagerepo serve` on the data, cache off; from the source tree `source` (its `src`
+    folder first on PYTHONPATH) when given, else from this one."""
+    port = free_port()
+    extra = {
+        "IMAGEREPO_DATA_DIR": str(data_dir),
+        "IMAGEREPO_PORT": str(port),
+        "IMAGEREPO_ROOT_PASSWORD": ROOT_PASSWORD,
+        "IMAGEREPO_CACHE_SIZE": "0",
+        "IMAGEREPO_LOG_LEVEL": "warning",
+    }
+    src = (source or Path(__file__).parents[1]) / "src"
+    extra["PYTHONPATH"] = str(src.resolve())
+    server = BenchServer(
+        "imagerepo serve", [sys.executable, "-m", "imagerepo", "serve"], clean_env(extra),
+        data_dir / f"server-{port}.log", f"http://127.0.0.1:{port}/healthz",
+    )  # fmt: skip
+    server.port = port
+    return server
 
 
 def shapes(database: Path, sample_id: str) -> dict[str, str]:
@@ -286,6 +347,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--only", help="Only the shapes whose name contains this text.")
     parser.add_argument("--no-old", action="store_true", help="Skip the pre-issue-8 SQL.")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="Another source tree (a checkout, or `git archive` of a commit): its server runs"
+        " beside this one (on a copy of the data named search-<rows>-against if there is one)"
+        " and the two take turns request by request.",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=30.0,
+        help="Seconds per shape and viewer; a slow shape stops early (at least 10 requests).",
+    )
     args = parser.parse_args()
     data_dir = OUT / f"search-{args.rows}"
     done = data_dir / ".complete"
@@ -298,41 +372,42 @@ def main() -> None:
     database = data_dir / "imagerepo.db"
     if not database.exists():
         database = next(data_dir.glob("*.db"))
-    port = free_port()
-    env = clean_env(
-        {
-            "IMAGEREPO_DATA_DIR": str(data_dir),
-            "IMAGEREPO_PORT": str(port),
-            "IMAGEREPO_ROOT_PASSWORD": ROOT_PASSWORD,
-            "IMAGEREPO_CACHE_SIZE": "0",
-            "IMAGEREPO_LOG_LEVEL": "warning",
-        }
-    )
-    server = ServerProcess(
-        "imagerepo serve", [*imagerepo_command(), "serve"], env,
-        data_dir / "server.log", f"http://127.0.0.1:{port}/healthz",
-    )  # fmt: skip
     with sqlite3.connect(database) as db:
         owner_id = db.execute("SELECT id FROM users WHERE username = 'owner001'").fetchone()[0]
         sample_id = db.execute(
             "SELECT id FROM images WHERE visibility = 'public' LIMIT 1 OFFSET 5000"
         ).fetchone()[0]
-    rows: list[tuple[str, str, tuple[float, float, float]]] = []
-    with server.start():
-        signer = Client(port)
-        signer.sign_in("owner001")
+    sources = {"this": None, **({"against": args.against} if args.against else {})}
+    with contextlib.ExitStack() as stack:
+        servers = {
+            label: stack.enter_context(start_server(data_of(data_dir, label), source).start())
+            for label, source in sources.items()
+        }
+        signers = {}
+        for label, server in servers.items():
+            signers[label] = Client(server.port)
+            signers[label].sign_in("owner001")
         for name, path in shapes(database, sample_id).items():
             if args.only and args.only not in name:
                 continue
             for who in ("owner", "anonymous"):
                 # A fresh connection per series: no connection sits idle between series.
-                client = Client(port)
-                client.headers = signer.headers if who == "owner" else {}
-                result = timed(lambda c=client, p=path: c.call("GET", p), args.requests)
-                client.close()
-                rows.append((name, who, result))
-                print(f"{name:42} {who:9} p50 {result[0]:7.2f}  p95 {result[1]:7.2f}"
-                      f"  p99 {result[2]:7.2f} ms", flush=True)  # fmt: skip
+                calls = []
+                for label, server in servers.items():
+                    client = stack.enter_context(contextlib.closing(Client(server.port)))
+                    client.headers = signers[label].headers if who == "owner" else {}
+                    calls.append(lambda c=client, p=path: c.call("GET", p))
+                results = timed_together(calls, args.requests, args.budget)
+                line = "  ".join(
+                    f"{label}: p50 {r[0]:7.2f} p95 {r[1]:7.2f} p99 {r[2]:7.2f}"
+                    for label, r in zip(servers, results, strict=True)
+                )
+                if len(results) == 2:
+                    line += f"  p95 ratio {results[0][1] / results[1][1]:.2f}"
+                print(f"{name:42} {who:9} {line} ms", flush=True)
+        for label, server in servers.items():
+            rss, peak = server.rss_mib() or 0, server.peak_rss_mib() or 0
+            print(f"{label} server RSS {rss:.0f} MiB (peak {peak:.0f} MiB)", flush=True)
     if args.no_old:
         return
     print("\nbefore issue 8 (the old SQL on the same file, no HTTP):")

@@ -19,6 +19,7 @@ from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, prepare_schema, session_factory
 from imagerepo.db.health import ping as ping_database
 from imagerepo.db.locks import AdvisoryLocks
+from imagerepo.db.readers import SessionReader, ThreadReader, reader_for
 from imagerepo.db.repos.blobs import BlobRepository
 from imagerepo.db.repos.direct_uploads import DirectUploadRepository
 from imagerepo.db.repos.images import ImageRepository
@@ -85,6 +86,7 @@ async def build_services(
         else None
     )
     locks = advisory or backends.locks
+    reader: ThreadReader | SessionReader | None = None
     try:
         await prepare_schema(engine)  # SQLite: migrate; PostgreSQL: check (`imagerepo migrate`)
         sessions = session_factory(engine)
@@ -106,13 +108,13 @@ async def build_services(
             clock,
             grace=timedelta(seconds=settings.blob_grace_seconds),
         )
+        # Listings run whole on one reader call: one thread hop per page on a SQLite file.
+        reader = reader_for(settings.resolved_database_url, sessions)
         images = ImageService(
-            ImageRepository(sessions),
+            ImageRepository(sessions, reader),
             # The search engine follows the database: FTS5 on SQLite, tsvector and trigrams on
             # PostgreSQL.
-            PostgresSearch(sessions)
-            if engine.dialect.name == "postgresql"
-            else SqliteSearch(sessions),
+            PostgresSearch(reader) if engine.dialect.name == "postgresql" else SqliteSearch(reader),
             originals,
             derivatives,
             staging,
@@ -132,7 +134,7 @@ async def build_services(
             ttl=timedelta(seconds=settings.direct_upload_ttl_seconds),
         )
         users = UserService(
-            UserRepository(sessions),
+            UserRepository(sessions, reader),
             Passwords(
                 pool, time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             ),
@@ -161,6 +163,8 @@ async def build_services(
             collector=Collector(blob_refs, uploads),
         )
     finally:
+        if reader is not None:
+            reader.close()
         await engine.dispose()
         pool.shutdown()
         await backends.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from imagerepo.api.schemas import ImagePage, SimilarPage
 from tests.api.helpers import assert_error, upload
 from tests.images import make_image
 
@@ -56,3 +57,26 @@ async def test_owner_filter(
 async def test_bad_listing_parameters(http: httpx.AsyncClient, alice: dict[str, str]) -> None:
     for params in ({"limit": 0}, {"limit": 100000}, {"limit": "x"}, {"cursor": "garbage!"}):
         assert_error(await http.get("/api/v1/images", params=params, headers=alice), 422)
+
+
+async def test_listing_and_similar_answer_exactly_what_their_models_describe(
+    http: httpx.AsyncClient, alice: dict[str, str], bob: dict[str, str]
+) -> None:
+    """The listing routes serialize plain dicts (`api/fast_json.py`), not models: each item is
+    field for field what `GET /images/{id}` (through `ImageOut`) answers, and the pages
+    validate against the models their OpenAPI schema names."""
+    mine = await upload(http, alice, make_image(seed=1), description="café ÜBER")
+    await upload(http, alice, make_image(seed=2), visibility="private")
+    for viewer in (alice, bob, {}):
+        answer = await http.get("/api/v1/images", headers=viewer)
+        assert answer.headers["content-type"] == "application/json"
+        page = ImagePage.model_validate_json(answer.content)
+        assert page.model_dump(mode="json") == answer.json()
+        for item in answer.json()["items"]:
+            one = await http.get(f"/api/v1/images/{item['id']}", headers=viewer)
+            assert one.json() == item
+        similar = await http.get(f"/api/v1/images/{mine['id']}/similar", headers=viewer)
+        assert (
+            SimilarPage.model_validate_json(similar.content).model_dump(mode="json")
+            == similar.json()
+        )

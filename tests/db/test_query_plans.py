@@ -186,3 +186,28 @@ async def test_similar_images_are_found_through_the_hash_bands(
     ]
     assert any("ix_images_phash_band" in d for d in used), used
     assert not [d for d in used if "_vis_" in d or re.match(r"SCAN images( |$)", d)], used
+
+
+@pytest.mark.parametrize(
+    ("request_", "index"),
+    [
+        (SearchRequest(), "ix_image_month_counts_vis_month"),
+        (SearchRequest(filters=Filters(camera_make="Canon")), "ix_images_vis_make_month"),
+    ],
+    ids=["month counts", "camera make"],
+)
+async def test_an_anonymous_timeline_reads_only_its_index(
+    request_: SearchRequest, index: str, services: tuple[Services, User], settings: Settings
+) -> None:
+    """The public branch reads the public rows in month order (the month counts), or only one
+    camera make's entries; never every public row (migration 0007)."""
+    built, _ = services
+    database = Path(settings.resolved_database_url.split("///", 1)[1])
+    with captured() as statements:
+        await built.images.timeline(ANONYMOUS, request_)
+    used = [
+        detail
+        for statement, parameters in statements
+        for _, _, detail in plan(database, statement, parameters)
+    ]
+    assert any(index in d for d in used), used

@@ -28,16 +28,25 @@ from imagerepo.wiring import Services
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a route, not a secret
 
 
+# The dependencies below are `async def` although they never wait: FastAPI runs a plain
+# `def` dependency in its thread pool, a thread hop per dependency per request (most of a
+# cache-off listing's time on a busy machine, docs/benchmarks.md).
+
+
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
 
-def user_service(request: Request) -> UserService:
+async def services_dependency(request: Request) -> Services:
+    return services(request)
+
+
+async def user_service(request: Request) -> UserService:
     return services(request).users
 
 
-def image_service(request: Request) -> ImageService:
+async def image_service(request: Request) -> ImageService:
     return services(request).images
 
 

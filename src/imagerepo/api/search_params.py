@@ -18,7 +18,7 @@ _Q_HELP = (
 )
 
 
-def search_request(
+async def search_request(
     q: Annotated[str | None, Query(max_length=1000, description=_Q_HELP)] = None,
     keywords: Annotated[
         str | None,
@@ -48,6 +48,7 @@ def search_request(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> SearchRequest:
+    """Never waits; `async` so that FastAPI calls it in place, not in its thread pool."""
     filters = Filters(
         owner=owner,
         visibility=visibility,

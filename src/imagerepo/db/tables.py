@@ -83,6 +83,8 @@ class ImageRow(Base):
         Index("ix_images_owner_vis_size", "owner_id", "visibility", "size", "upload_key"),
         # Timeline buckets: counted from the index alone.
         Index("ix_images_vis_month", "visibility", "local_month"),
+        # A timeline filtered by camera make counts only that make's entries (migration 0007).
+        Index("ix_images_vis_make_month", "visibility", text("lower(camera_make)"), "local_month"),
         Index("ix_images_owner_vis_month", "owner_id", "visibility", "local_month"),
         Index("ix_images_sha256", "sha256"),
         Index("ix_images_taken_at", "taken_at"),
@@ -149,6 +151,10 @@ class ImageMonthCountRow(Base):
     keep it in step in the same transaction (migration 0006)."""
 
     __tablename__ = "image_month_counts"
+    # The public branch reads only public rows, in month order (migration 0007).
+    __table_args__ = (
+        Index("ix_image_month_counts_vis_month", "visibility", "local_month", "count"),
+    )
 
     owner_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     visibility: Mapped[str] = mapped_column(String(16), primary_key=True)

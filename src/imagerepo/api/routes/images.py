@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from imagerepo.api.deps import CurrentUser, CurrentViewer, Images
+from imagerepo.api.fast_json import CheckedJSON, documented
 from imagerepo.api.files import OpenFileResponse, blob_response
 from imagerepo.api.multipart import read_staged_upload
 from imagerepo.api.schemas import (
@@ -18,10 +19,10 @@ from imagerepo.api.schemas import (
     ImagePage,
     ImagePatch,
     NearDuplicate,
-    SimilarOut,
     SimilarPage,
     StoredOut,
     UploadOut,
+    image_fields,
 )
 from imagerepo.api.search_params import Search
 from imagerepo.models import Image, User, Visibility
@@ -37,9 +38,8 @@ from imagerepo.services.versions import media_version
 
 router = APIRouter(prefix="/api/v1/images", tags=["images"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 415, 422)
-}
+_ERROR_CODES = (401, 403, 404, 413, 415, 422)
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in _ERROR_CODES}
 _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -146,14 +146,14 @@ async def check_digests(body: CheckIn, user: CurrentUser, images: Images) -> Che
     )
 
 
-@router.get("", response_model=ImagePage, responses=_ERRORS)
-async def list_images(viewer: CurrentViewer, images: Images, search: Search) -> ImagePage:
+@router.get("", response_model=None, responses=documented(ImagePage, _ERROR_CODES))
+async def list_images(viewer: CurrentViewer, images: Images, search: Search) -> CheckedJSON:
     """Every public image plus the caller's own private ones (anonymous callers: public images
     only), newest upload first unless `sort` says otherwise; `q` searches, the other
     parameters filter (all combine)."""
     page = await images.list(viewer, search)
-    items = [ImageOut.of(i, viewer) for i in page.items]
-    return ImagePage(items=items, next_cursor=page.next_cursor)
+    items = [image_fields(i, viewer) for i in page.items]
+    return CheckedJSON({"items": items, "next_cursor": page.next_cursor})
 
 
 @router.get("/{image_id}", response_model=ImageOut, responses=_ERRORS)
@@ -161,17 +161,20 @@ async def get_image(image_id: str, viewer: CurrentViewer, images: Images) -> Ima
     return ImageOut.of(await images.get(viewer, image_id), viewer)
 
 
-@router.get("/{image_id}/similar", response_model=SimilarPage, responses=_ERRORS)
+@router.get(
+    "/{image_id}/similar", response_model=None, responses=documented(SimilarPage, _ERROR_CODES)
+)
 async def similar_images(
     image_id: str,
     viewer: CurrentViewer,
     images: Images,
     distance: Annotated[int, Query(ge=0, le=MAX_SIMILAR_DISTANCE)] = 8,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> SimilarPage:
+) -> CheckedJSON:
     """Images you may see that look like this one (perceptual hash), nearest first."""
     found = await images.similar(viewer, image_id, distance=distance, limit=limit)
-    return SimilarPage(items=[SimilarOut.of_similar(f, viewer) for f in found])
+    items = [{**image_fields(f.image, viewer), "distance": f.distance} for f in found]
+    return CheckedJSON({"items": items})
 
 
 async def send_file(

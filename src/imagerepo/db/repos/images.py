@@ -7,13 +7,15 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from imagerepo.db.access import visible_in
+from imagerepo.db.image_rows import image_of, images_of, select_images
 from imagerepo.db.keys import local_month, upload_key, utc
-from imagerepo.db.repos.users import as_utc
+from imagerepo.db.readers import Reader, SessionReader
 from imagerepo.db.retry import retried
 from imagerepo.db.similarity import (
     BAND_WIDTHS,
@@ -22,12 +24,11 @@ from imagerepo.db.similarity import (
     phash_bands,
     probe_radii,
 )
-from imagerepo.db.tables import ImageRow, ImageTagRow, UserRow
+from imagerepo.db.tables import ImageRow, ImageTagRow
 from imagerepo.errors import Conflict
 from imagerepo.folding import fold
 from imagerepo.models import (
     Image,
-    PhotoMetadata,
     Scope,
     StoredState,
     Visibility,
@@ -35,29 +36,6 @@ from imagerepo.models import (
 
 _IN_BATCH = 500  # bound parameters per IN (...) list
 _KEY_ATTEMPTS = 3
-
-
-def to_image(row: ImageRow, owner: str) -> Image:
-    metadata = PhotoMetadata.from_dict(dict(row.photo_metadata or {}))
-    return Image(
-        id=row.id,
-        owner_id=row.owner_id,
-        owner=owner,
-        title=row.title,
-        filename=row.filename,
-        description=row.description,
-        visibility=Visibility(row.visibility),
-        sha256=row.sha256,
-        size=row.size,
-        media_type=row.media_type,
-        width=row.width,
-        height=row.height,
-        created_at=as_utc(row.created_at),
-        taken_at=as_utc(row.taken_at) if row.taken_at else None,
-        metadata=metadata,
-        phash=row.phash,
-        tags=tuple(row.tags or ()),
-    )
 
 
 def _row_values(new: Image) -> dict[str, Any]:
@@ -108,13 +86,15 @@ def _tag_rows(image_id: str, tags: Sequence[str]) -> list[ImageTagRow]:
     return [ImageTagRow(**values) for values in _tag_values(image_id, tags)]
 
 
-def _with_owner() -> Select[ImageRow, str]:
-    return select(ImageRow, UserRow.username).join(UserRow, UserRow.id == ImageRow.owner_id)
-
-
 class ImageRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """`reader` runs the reads of whole images (one, a batch, the similar ones): on a SQLite
+    file one call each instead of a thread hop per statement (`db.readers`)."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], reader: Reader | None = None
+    ) -> None:
         self._sessions = sessions
+        self._reader = reader or SessionReader(sessions)
 
     @retried
     async def add(self, new: Image) -> Image:
@@ -149,18 +129,21 @@ class ImageRepository:
 
     async def get(self, image_id: str, scope: Scope) -> Image | None:
         """The image, if `scope` admits it."""
-        query = _with_owner().where(ImageRow.id == image_id, visible_in(scope))
-        async with self._sessions() as session:
-            found = (await session.execute(query)).first()
-            return to_image(found[0], found[1]) if found else None
+        query = select_images().where(ImageRow.id == image_id, visible_in(scope))
+
+        def read(session: Session) -> Image | None:
+            found = session.execute(query).first()
+            return image_of(found) if found else None
+
+        return await self._reader.run(read, "image by id")
 
     async def by_owner_and_hash(self, owner_id: str, sha256: str, scope: Scope) -> Image | None:
-        query = _with_owner().where(
+        query = select_images().where(
             ImageRow.owner_id == owner_id, ImageRow.sha256 == sha256, visible_in(scope)
         )
         async with self._sessions() as session:
             found = (await session.execute(query)).first()
-            return to_image(found[0], found[1]) if found else None
+            return image_of(found) if found else None
 
     @retried
     async def update(
@@ -251,24 +234,25 @@ class ImageRepository:
         )
         if owner_id is not None:
             statement = statement.where(ImageRow.owner_id.concat("") == owner_id)
-        async with self._sessions() as session:
-            rows = (await session.execute(statement)).all()
+        rows = await self._reader.run(lambda session: session.execute(statement).all(), "near")
         found = [(row[0], hamming(phash, row[1])) for row in rows if row[1] is not None]
         return sorted((f for f in found if f[1] <= distance), key=lambda f: (f[1], f[0]))
 
     async def get_many(self, image_ids: Sequence[str], scope: Scope) -> dict[str, Image]:
-        found: dict[str, Image] = {}
-        async with self._sessions() as session:
+        def read(session: Session) -> dict[str, Image]:
+            found: dict[str, Image] = {}
             for start in range(0, len(image_ids), _IN_BATCH):
                 batch = image_ids[start : start + _IN_BATCH]
-                rows = await session.execute(
+                rows = session.execute(
                     # The ids drive; a visibility index would walk every public row.
-                    _with_owner().where(
+                    select_images().where(
                         ImageRow.id.in_(batch), visible_in(scope, checked_per_row=True)
                     )
                 )
-                found.update({row[0].id: to_image(row[0], row[1]) for row in rows})
-        return found
+                found.update({image.id: image for image in images_of(rows.all())})
+            return found
+
+        return await self._reader.run(read, "images by id")
 
     async def hash_in_use(self, sha256: str) -> bool:
         """Whether any row of anyone references these bytes: the global blob-reference check,

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, exists, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
+from imagerepo.db.readers import Reader, SessionReader
 from imagerepo.db.retry import retried
 from imagerepo.db.tables import ImageRow, SessionRow, UserRow
 from imagerepo.errors import Conflict
@@ -26,8 +28,11 @@ def _to_user(row: UserRow) -> User:
 
 
 class UserRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], reader: Reader | None = None
+    ) -> None:
         self._sessions = sessions
+        self._reader = reader or SessionReader(sessions)
 
     @retried
     async def add(self, user: User, password_hash: str, *, skeleton: str) -> User:
@@ -57,10 +62,14 @@ class UserRepository:
             return _to_user(row) if row else None
 
     async def by_id_with_token_version(self, user_id: str) -> tuple[User, int] | None:
-        """The user and the token version their tokens must carry."""
-        async with self._sessions() as session:
-            row = await session.get(UserRow, user_id)
+        """The user and the token version their tokens must carry. Asked on every signed-in
+        request the cache does not answer: one call of the reader (`db.readers`)."""
+
+        def read(session: Session) -> tuple[User, int] | None:
+            row = session.get(UserRow, user_id)
             return (_to_user(row), row.token_version) if row else None
+
+        return await self._reader.run(read, "user by id")
 
     async def credentials(self, username: str) -> UserCredentials | None:
         async with self._sessions() as session:

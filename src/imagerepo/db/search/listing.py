@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from copy import copy
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -30,12 +31,12 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from imagerepo.db.access import visible_branches
+from imagerepo.db.image_rows import images_of, select_images, select_images_from
 from imagerepo.db.keys import key_floor, upload_key, utc
-from imagerepo.db.repos.images import to_image
 from imagerepo.db.repos.users import as_utc
 from imagerepo.db.tables import ImageRow, ImageTagRow, UserRow
 from imagerepo.models import Filters, ImageQuery, MonthCount, Page, Position, Sort
@@ -51,10 +52,6 @@ TRIGRAM = 3
 
 def escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def with_owner() -> Select[ImageRow, str]:
-    return select(ImageRow, UserRow.username).join(UserRow, UserRow.id == ImageRow.owner_id)
 
 
 def filter_clauses(
@@ -147,14 +144,6 @@ def after_clause(
     return tuple_(column, key) < tuple_(bindparam(None, value, type_=column.type), last_key)
 
 
-def sort_value(sort: Sort, row: ImageRow) -> datetime | int | None:
-    if sort is Sort.TAKEN_AT:
-        return as_utc(row.sort_taken_at)
-    if sort is Sort.SIZE:
-        return row.size
-    return None
-
-
 class Resolved:
     """A query with its owner name looked up: the branches and filter clauses to run."""
 
@@ -181,22 +170,35 @@ class Resolved:
         return narrower
 
 
-async def resolve(
-    session: AsyncSession, query: ImageQuery, short_keywords: Sequence[str] = ()
+def resolve(
+    session: Session, query: ImageQuery, short_keywords: Sequence[str] = ()
 ) -> Resolved | None:
     """None when the query can match nothing (an unknown owner, or no branch left)."""
     owner_id = None
     if query.filters.owner is not None:
-        owner_id = await session.scalar(
-            select(UserRow.id).where(UserRow.username == query.filters.owner)
-        )
+        owner_id = session.scalar(select(UserRow.id).where(UserRow.username == query.filters.owner))
         if owner_id is None:
             return None
     resolved = Resolved(query, owner_id, short_keywords)
     return resolved if resolved.branches else None
 
 
-async def walk_indexes(session: AsyncSession, resolved: Resolved) -> list[tuple[ImageRow, str]]:
+def value_column(sort: Sort) -> list[ColumnElement[Any]]:
+    """The sort value of each row, labelled `v`, for the next page's cursor (none for upload
+    order: the cursor holds only upload time and id)."""
+    column = SORT_COLUMNS.get(sort)
+    return [] if column is None else [column.label("v")]
+
+
+def rows_in(
+    keys: Subquery, order: Sequence[ColumnElement[Any]], limit: int
+) -> Select[*tuple[Any, ...]]:
+    """The page's rows for the keys (`k`) that `keys` walked, in `order`: the key walk and the
+    reading of its rows are one statement, so one round trip per page."""
+    return select_images_from(keys, ImageRow.upload_key == keys.c.k).order_by(*order).limit(limit)
+
+
+def walk_indexes(session: Session, resolved: Resolved) -> Sequence[Row[Any]]:
     """One page in sort order, each visibility branch walking its own index."""
     query = resolved.query
     column = SORT_COLUMNS.get(query.sort)
@@ -215,19 +217,16 @@ async def walk_indexes(session: AsyncSession, resolved: Resolved) -> list[tuple[
     else:
         merged = union_all(*(select(p.subquery()) for p in parts)).subquery()
     order = [merged.c.v.desc()] if column is not None else []
-    keys = (
-        await session.scalars(
-            select(merged.c.k).order_by(*order, merged.c.k.desc()).limit(query.limit + 1)
-        )
-    ).all()
-    return await rows_by_key(session, keys)
+    statement = rows_in(merged, [*order, merged.c.k.desc()], query.limit + 1)
+    if column is not None:
+        statement = statement.add_columns(merged.c.v)
+    return session.execute(statement).all()
 
 
-async def best_first(
-    session: AsyncSession, hits: Subquery, query: ImageQuery
-) -> tuple[list[tuple[ImageRow, str]], list[float]]:
+def best_first(session: Session, hits: Subquery, query: ImageQuery) -> Sequence[Row[Any]]:
     """A relevance page from `hits` (columns `k`, upload key, and `r`, a score where lower
-    is better): after the cursor's (score, key), best first, newest first among equals."""
+    is better): after the cursor's (score, key), best first, newest first among equals. Each
+    row's score is its `v`."""
     statement = select(hits.c.k, hits.c.r)
     if query.after is not None and isinstance(query.after.value, float):
         last_score = query.after.value
@@ -235,24 +234,12 @@ async def best_first(
         statement = statement.where(
             or_(hits.c.r > last_score, and_(hits.c.r == last_score, hits.c.k < last_key))
         )
-    ranked = (
-        await session.execute(statement.order_by(hits.c.r, hits.c.k.desc()).limit(query.limit + 1))
-    ).all()
-    rows = await rows_by_key(session, [k for k, _ in ranked])
-    return rows, [float(r) for _, r in ranked]
+    ranked = statement.order_by(hits.c.r, hits.c.k.desc()).limit(query.limit + 1).subquery()
+    page = rows_in(ranked, [ranked.c.r, ranked.c.k.desc()], query.limit + 1)
+    return session.execute(page.add_columns(ranked.c.r.label("v"))).all()
 
 
-async def rows_by_key(session: AsyncSession, keys: Sequence[int]) -> list[tuple[ImageRow, str]]:
-    if not keys:
-        return []
-    found = {
-        row[0].upload_key: (row[0], row[1])
-        for row in await session.execute(with_owner().where(ImageRow.upload_key.in_(keys)))
-    }
-    return [found[k] for k in keys if k in found]
-
-
-async def month_counts(session: AsyncSession, resolved: Resolved) -> list[MonthCount]:
+def month_counts(session: Session, resolved: Resolved) -> list[MonthCount]:
     """Visible images per local month, newest month first, one grouped index scan per branch."""
     parts = [
         select(ImageRow.local_month.label("m"), func.count().label("n"))
@@ -261,28 +248,26 @@ async def month_counts(session: AsyncSession, resolved: Resolved) -> list[MonthC
         for branch in resolved.branches
     ]
     merged = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-    rows = await session.execute(
+    rows = session.execute(
         select(merged.c.m, func.sum(merged.c.n)).group_by(merged.c.m).order_by(merged.c.m.desc())
     )
     return [MonthCount(month=str(m), count=int(n)) for m, n in rows]
 
 
-def page_of(
-    rows: Sequence[tuple[ImageRow, str]],
-    query: ImageQuery,
-    scores: Sequence[float] | None = None,
-) -> Page:
-    """The first `limit` rows as images, and where the next page starts (None on the last)."""
-    items = [to_image(row, owner) for row, owner in rows[: query.limit]]
+def page_of(rows: Sequence[Row[Any]], query: ImageQuery) -> Page:
+    """The first `limit` rows as images, and where the next page starts (None on the last).
+    Rows carry their sort value as `v` in every order but upload order."""
+    items = images_of(rows[: query.limit])
     if len(rows) <= query.limit or not items:
         return Page(items=items)
-    last_row = rows[query.limit - 1][0]
     last = items[-1]
-    value: datetime | int | float | None
-    if query.sort is Sort.RELEVANCE and scores is not None:
-        value = scores[query.limit - 1]
-    else:
-        value = sort_value(query.sort, last_row)
+    value: datetime | int | float | None = None
+    if query.sort is not Sort.UPLOADED_AT:
+        value = rows[query.limit - 1]._mapping["v"]
+        if isinstance(value, datetime):
+            value = as_utc(value)
+        elif query.sort is Sort.RELEVANCE and value is not None:
+            value = float(value)
     return Page(items=items, next_after=Position(value, last.created_at, last.id))
 
 
@@ -291,7 +276,7 @@ def page_of(
 TAG_DRIVES_BELOW = 5000
 
 
-async def rare_tag(session: AsyncSession, resolved: Resolved) -> str | None:
+def rare_tag(session: Session, resolved: Resolved) -> str | None:
     """The first required tag if it is on fewer than TAG_DRIVES_BELOW rows, else None."""
     if not resolved.query.filters.tags:
         return None
@@ -302,27 +287,26 @@ async def rare_tag(session: AsyncSession, resolved: Resolved) -> str | None:
         .limit(TAG_DRIVES_BELOW)
         .subquery()
     )
-    found = await session.scalar(select(func.count()).select_from(counted))
+    found = session.scalar(select(func.count()).select_from(counted))
     return tag if int(found or 0) < TAG_DRIVES_BELOW else None
 
 
-async def tagged_rows(
-    session: AsyncSession, resolved: Resolved, tag: str, visible: ColumnElement[bool]
-) -> list[tuple[ImageRow, str]]:
+def tagged_rows(
+    session: Session, resolved: Resolved, tag: str, visible: ColumnElement[bool]
+) -> Sequence[Row[Any]]:
     """One page of the rows carrying a rare `tag`: read from the tag index, then sorted (at
     most TAG_DRIVES_BELOW rows). `visible` is the scope stated so that no index answers it,
     or the planner may walk every public row instead."""
     query = resolved.query
     column = SORT_COLUMNS.get(query.sort)
     statement = (
-        with_owner()
+        select_images(*value_column(query.sort))
         .join(ImageTagRow, ImageTagRow.image_id == ImageRow.id)
         .where(ImageTagRow.tag_key == tag, visible, *resolved.clauses)
     )
     if query.after is not None:
         statement = statement.where(after_clause(query.sort, query.after, ImageRow.upload_key))
     order = [column.desc()] if column is not None else []
-    rows = await session.execute(
+    return session.execute(
         statement.order_by(*order, ImageRow.upload_key.desc()).limit(query.limit + 1)
-    )
-    return [(row[0], row[1]) for row in rows]
+    ).all()

@@ -17,6 +17,8 @@ branch; PostgreSQL's planner chooses between the GIN index and the order's index
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,8 +29,10 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
 
+from imagerepo.db.readers import Reader
 from imagerepo.db.search.listing import (
     Resolved,
     best_first,
@@ -37,7 +41,7 @@ from imagerepo.db.search.listing import (
     resolve,
     walk_indexes,
 )
-from imagerepo.db.search.sqlite import RELEVANCE_WINDOW, SqliteSearch
+from imagerepo.db.search.sqlite import RELEVANCE_WINDOW, SqliteSearch, shape_of
 from imagerepo.db.tables import ImageRow
 from imagerepo.folding import fold
 from imagerepo.models import ImageQuery, MonthCount, Page, Sort, Term, TextQuery
@@ -85,38 +89,45 @@ def _matches(expression: str) -> ColumnElement[bool]:
 
 
 class PostgresSearch:
-    """`services.search.ImageSearch` on PostgreSQL."""
+    """`services.search.ImageSearch` on PostgreSQL. Each call is one read (`db.readers`)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
         # Without text or keywords, a listing is portable SQL (index walks per branch, the
         # timeline from `image_month_counts`): the SQLite engine's own paths, unchanged.
-        self._portable = SqliteSearch(sessions)
+        self._portable = SqliteSearch(reader)
 
     async def page(self, query: ImageQuery) -> Page:
-        if query.text is None and not query.keywords:
-            return await self._portable.page(query)
-        async with self._sessions() as session:
-            resolved = await self._resolve(session, query)
-            if resolved is None:
-                return Page()
-            if query.sort is Sort.RELEVANCE and query.text is not None:
-                rows, scores = await self._ranked(session, resolved, query.text)
-                return page_of(rows, query, scores)
-            return page_of(await walk_indexes(session, resolved), query)
+        return await self._reader.run(
+            lambda session: self._page_in(session, query), shape_of("page", query)
+        )
 
     async def timeline(self, query: ImageQuery) -> list[MonthCount]:
+        return await self._reader.run(
+            lambda session: self._timeline_in(session, query), shape_of("timeline", query)
+        )
+
+    def _page_in(self, session: Session, query: ImageQuery) -> Page:
         if query.text is None and not query.keywords:
-            return await self._portable.timeline(query)
-        async with self._sessions() as session:
-            resolved = await self._resolve(session, query)
-            return [] if resolved is None else await month_counts(session, resolved)
+            return self._portable.page_in(session, query)
+        resolved = self._resolve(session, query)
+        if resolved is None:
+            return Page()
+        if query.sort is Sort.RELEVANCE and query.text is not None:
+            return page_of(self._ranked(session, resolved, query.text), query)
+        return page_of(walk_indexes(session, resolved), query)
+
+    def _timeline_in(self, session: Session, query: ImageQuery) -> list[MonthCount]:
+        if query.text is None and not query.keywords:
+            return self._portable.timeline_in(session, query)
+        resolved = self._resolve(session, query)
+        return [] if resolved is None else month_counts(session, resolved)
 
     @staticmethod
-    async def _resolve(session: AsyncSession, query: ImageQuery) -> Resolved | None:
+    def _resolve(session: Session, query: ImageQuery) -> Resolved | None:
         """The query's branches and filters, every keyword a LIKE on the folded copy (the
         trigram index answers it), and the text condition."""
-        resolved = await resolve(session, query, query.keywords)
+        resolved = resolve(session, query, query.keywords)
         if resolved is None or query.text is None:
             return resolved
         expression = tsquery(query.text)
@@ -124,9 +135,7 @@ class PostgresSearch:
             return None
         return resolved.narrowed([_matches(expression)])
 
-    async def _ranked(
-        self, session: AsyncSession, resolved: Resolved, text: TextQuery
-    ) -> tuple[list[tuple[ImageRow, str]], list[float]]:
+    def _ranked(self, session: Session, resolved: Resolved, text: TextQuery) -> Sequence[Row[Any]]:
         """Best match first (ts_rank, negated so that lower is better as with bm25 on
         SQLite), newest first among equal scores, over the newest RELEVANCE_WINDOW matches."""
         query = resolved.query
@@ -139,4 +148,4 @@ class PostgresSearch:
             .limit(RELEVANCE_WINDOW)
             .subquery()
         )
-        return await best_first(session, hits, query)
+        return best_first(session, hits, query)

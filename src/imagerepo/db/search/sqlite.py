@@ -23,7 +23,8 @@ only from the parser.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -39,10 +40,13 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import TableClause
 
 from imagerepo.db.access import visible_branches
+from imagerepo.db.image_rows import select_images_from
+from imagerepo.db.readers import Reader
 from imagerepo.db.search.listing import (
     SORT_COLUMNS,
     TRIGRAM,
@@ -56,9 +60,10 @@ from imagerepo.db.search.listing import (
     rare_tag,
     resolve,
     tagged_rows,
+    value_column,
     walk_indexes,
 )
-from imagerepo.db.tables import ImageMonthCountRow, ImageRow, UserRow
+from imagerepo.db.tables import ImageMonthCountRow, ImageRow
 from imagerepo.models import Filters, ImageQuery, MonthCount, Page, Sort, Term, TextQuery
 
 #: bm25 scores only this many of the newest visible matches (FIELD-NOTES: 3-15 ms at 2 000).
@@ -130,60 +135,82 @@ def _matches(name: str, expression: str) -> ColumnElement[bool]:
     return literal_column(name).op("MATCH")(bindparam(None, expression, type_=String))
 
 
-class SqliteSearch:
-    """`services.search.ImageSearch` on SQLite."""
+def shape_of(kind: str, query: ImageQuery) -> Hashable:
+    """What decides a read's cost, roughly: the kind, order, text and keywords, which filters
+    are set, and the scope's size (`db.readers`)."""
+    f = query.filters
+    filters = tuple(name for name in f.__dataclass_fields__ if getattr(f, name) not in (None, ()))
+    return (
+        kind,
+        query.sort,
+        query.text,
+        query.keywords,
+        filters,
+        query.scope.public,
+        len(query.scope.owner_ids),
+        query.after is not None,
+    )
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+
+class SqliteSearch:
+    """`services.search.ImageSearch` on SQLite. Each call is one read (`db.readers`)."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
 
     async def page(self, query: ImageQuery) -> Page:
-        long_words = [w for w in query.keywords if len(w) >= TRIGRAM]
-        short_words = [w for w in query.keywords if len(w) < TRIGRAM]
-        async with self._sessions() as session:
-            resolved = await resolve(session, query, short_words)
-            if resolved is None:
-                return Page()
-            if query.text is None and not long_words:
-                tag = await rare_tag(session, resolved)
-                if tag is not None:
-                    visible = _checked_per_match(resolved)
-                    return page_of(await tagged_rows(session, resolved, tag, visible), query)
-                return page_of(await walk_indexes(session, resolved), query)
-            if query.sort is Sort.RELEVANCE and query.text is not None:
-                rows, scores = await self._ranked(session, resolved, long_words)
-                return page_of(rows, query, scores)
-            if query.sort in SORT_COLUMNS and await self._many_matches(session, query, long_words):
-                # Frequent terms in another order than upload: walk the order's index and ask
-                # the FTS index about each row, rather than sorting every match.
-                probes = self._probes(query, long_words)
-                return page_of(await walk_indexes(session, resolved.narrowed(probes)), query)
-            return page_of(await self._matching(session, resolved, long_words), query)
+        return await self._reader.run(
+            lambda session: self.page_in(session, query), shape_of("page", query)
+        )
 
     async def timeline(self, query: ImageQuery) -> list[MonthCount]:
+        return await self._reader.run(
+            lambda session: self.timeline_in(session, query), shape_of("timeline", query)
+        )
+
+    def page_in(self, session: Session, query: ImageQuery) -> Page:
         long_words = [w for w in query.keywords if len(w) >= TRIGRAM]
         short_words = [w for w in query.keywords if len(w) < TRIGRAM]
-        async with self._sessions() as session:
-            resolved = await resolve(session, query, short_words)
-            if resolved is None:
-                return []
-            if query.text is None and not long_words:
-                if _only_scope_and_months(query):
-                    return await self._summed(session, query, resolved)
-                return await month_counts(session, resolved)
-            driver, conditions = self._driver(resolved, long_words)
-            rows = await session.execute(
-                select(ImageRow.local_month, func.count())
-                .select_from(driver)
-                .join(ImageRow, ImageRow.upload_key == driver.c.rowid)
-                .where(*conditions)
-                .group_by(ImageRow.local_month)
-                .order_by(ImageRow.local_month.desc())
-            )
-            return [MonthCount(month=str(m), count=int(n)) for m, n in rows]
+        resolved = resolve(session, query, short_words)
+        if resolved is None:
+            return Page()
+        if query.text is None and not long_words:
+            tag = rare_tag(session, resolved)
+            if tag is not None:
+                visible = _checked_per_match(resolved)
+                return page_of(tagged_rows(session, resolved, tag, visible), query)
+            return page_of(walk_indexes(session, resolved), query)
+        if query.sort is Sort.RELEVANCE and query.text is not None:
+            return page_of(self._ranked(session, resolved, long_words), query)
+        if query.sort in SORT_COLUMNS and self._many_matches(session, query, long_words):
+            # Frequent terms in another order than upload: walk the order's index and ask
+            # the FTS index about each row, rather than sorting every match.
+            probes = self._probes(query, long_words)
+            return page_of(walk_indexes(session, resolved.narrowed(probes)), query)
+        return page_of(self._matching(session, resolved, long_words), query)
 
-    async def _summed(
-        self, session: AsyncSession, query: ImageQuery, resolved: Resolved
-    ) -> list[MonthCount]:
+    def timeline_in(self, session: Session, query: ImageQuery) -> list[MonthCount]:
+        long_words = [w for w in query.keywords if len(w) >= TRIGRAM]
+        short_words = [w for w in query.keywords if len(w) < TRIGRAM]
+        resolved = resolve(session, query, short_words)
+        if resolved is None:
+            return []
+        if query.text is None and not long_words:
+            if _only_scope_and_months(query):
+                return self._summed(session, query, resolved)
+            return month_counts(session, resolved)
+        driver, conditions = self._driver(resolved, long_words)
+        rows = session.execute(
+            select(ImageRow.local_month, func.count())
+            .select_from(driver)
+            .join(ImageRow, ImageRow.upload_key == driver.c.rowid)
+            .where(*conditions)
+            .group_by(ImageRow.local_month)
+            .order_by(ImageRow.local_month.desc())
+        )
+        return [MonthCount(month=str(m), count=int(n)) for m, n in rows]
+
+    def _summed(self, session: Session, query: ImageQuery, resolved: Resolved) -> list[MonthCount]:
         """The timeline from `image_month_counts`: a few rows per owner, not a row per image."""
         counts = ImageMonthCountRow
         f = query.filters
@@ -195,7 +222,7 @@ class SqliteSearch:
         )
         months = month_clauses(counts.local_month, f)
         total = func.sum(counts.count)
-        rows = await session.execute(
+        rows = session.execute(
             select(counts.local_month, total)
             .where(or_(*branches), counts.count > 0, *months)
             .group_by(counts.local_month)
@@ -215,14 +242,12 @@ class SqliteSearch:
             found.append((_KEYWORDS, _matches("images_keywords", keywords_expression(long_words))))
         return found
 
-    async def _many_matches(
-        self, session: AsyncSession, query: ImageQuery, long_words: Sequence[str]
-    ) -> bool:
+    def _many_matches(self, session: Session, query: ImageQuery, long_words: Sequence[str]) -> bool:
         """Whether the first text condition matches at least SORT_BY_PROBING rows (counted
         up to that many, so the question costs little whatever the answer)."""
         table_, condition = self._match_conditions(query, long_words)[0]
         counted = select(table_.c.rowid).where(condition).limit(SORT_BY_PROBING).subquery()
-        found = await session.scalar(select(func.count()).select_from(counted))
+        found = session.scalar(select(func.count()).select_from(counted))
         return int(found or 0) >= SORT_BY_PROBING
 
     def _probes(self, query: ImageQuery, long_words: Sequence[str]) -> list[ColumnElement[bool]]:
@@ -252,19 +277,15 @@ class SqliteSearch:
         conditions.append(_matches("images_keywords", keywords_expression(long_words)))
         return _KEYWORDS, conditions
 
-    async def _matching(
-        self, session: AsyncSession, resolved: Resolved, long_words: Sequence[str]
-    ) -> list[tuple[ImageRow, str]]:
+    def _matching(
+        self, session: Session, resolved: Resolved, long_words: Sequence[str]
+    ) -> Sequence[Row[Any]]:
         query = resolved.query
         driver, conditions = self._driver(resolved, long_words)
         key = driver.c.rowid
-        statement = (
-            select(ImageRow, UserRow.username)
-            .select_from(driver)
-            .join(ImageRow, ImageRow.upload_key == key)
-            .join(UserRow, UserRow.id == ImageRow.owner_id)
-            .where(*conditions)
-        )
+        statement = select_images_from(
+            driver, ImageRow.upload_key == key, *value_column(query.sort)
+        ).where(*conditions)
         if query.sort in (Sort.UPLOADED_AT, Sort.RELEVANCE):  # relevance without q: newest
             if query.after is not None:
                 statement = statement.where(key < key_of(query.after))
@@ -276,12 +297,11 @@ class SqliteSearch:
                     after_clause(query.sort, query.after, ImageRow.upload_key)
                 )
             statement = statement.order_by(sort_column.desc(), ImageRow.upload_key.desc())
-        rows = await session.execute(statement.limit(query.limit + 1))
-        return [(row[0], row[1]) for row in rows]
+        return session.execute(statement.limit(query.limit + 1)).all()
 
-    async def _ranked(
-        self, session: AsyncSession, resolved: Resolved, long_words: Sequence[str]
-    ) -> tuple[list[tuple[ImageRow, str]], list[float]]:
+    def _ranked(
+        self, session: Session, resolved: Resolved, long_words: Sequence[str]
+    ) -> Sequence[Row[Any]]:
         """Best match first (bm25: lower is better), newest first among equal scores."""
         query = resolved.query
         _, conditions = self._driver(resolved, long_words)
@@ -295,4 +315,4 @@ class SqliteSearch:
             .limit(RELEVANCE_WINDOW)
             .subquery()
         )
-        return await best_first(session, hits, query)
+        return best_first(session, hits, query)
