@@ -6,7 +6,7 @@ raw path), a method, a status class; nothing per user, per image or per address.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
@@ -31,5 +31,21 @@ CACHE_LOOKUPS = Counter(
     "imagerepo_cache_lookups_total",
     "Metadata cache lookups by result (hit or miss); hit ratio = hit / (hit + miss).",
     ["result"],
+    registry=REGISTRY,
+)
+JOB_FAILURES = Counter(
+    "imagerepo_job_failures_total",
+    "Failed runs of image-processing jobs in this process (each retry that fails counts).",
+    registry=REGISTRY,
+)
+IMAGES_BY_STATE = Gauge(
+    "imagerepo_images",
+    "Images whose derivative work is processing (queue depth, from the database) or failed.",
+    ["state"],
+    registry=REGISTRY,
+)
+JOBS_PENDING = Gauge(
+    "imagerepo_jobs_pending",
+    "Jobs waiting in the job queue (the queue's own count: in-process or procrastinate).",
     registry=REGISTRY,
 )

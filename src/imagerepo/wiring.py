@@ -7,10 +7,12 @@ monkeypatching module globals. Nothing else knows every implementation.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from imagerepo.backends import build_backends
 from imagerepo.cache.base import Cache
@@ -18,24 +20,31 @@ from imagerepo.config import Settings
 from imagerepo.db.engine import create_engine, prepare_schema, session_factory
 from imagerepo.db.health import ping as ping_database
 from imagerepo.db.locks import AdvisoryLocks
+from imagerepo.db.repos.image_states import ImageStateRepository
 from imagerepo.db.repos.images import ImageRepository
 from imagerepo.db.repos.sessions import SessionRepository
 from imagerepo.db.repos.users import UserRepository
 from imagerepo.db.search.postgres import PostgresSearch
 from imagerepo.db.search.sqlite import SqliteSearch
+from imagerepo.jobs.base import JobQueue, RetryPolicy
+from imagerepo.jobs.local import LocalJobQueue
 from imagerepo.services.clock import Clock, utc_now
 from imagerepo.services.derivatives import Derivatives
 from imagerepo.services.images import ImageService
 from imagerepo.services.inspection import configure_pillow
 from imagerepo.services.passwords import Passwords
 from imagerepo.services.pixel_budget import PixelBudget
-from imagerepo.services.readiness import Readiness
+from imagerepo.services.processing import ImageProcessing
+from imagerepo.services.readiness import Check, Readiness
 from imagerepo.services.sessions import SessionService
 from imagerepo.services.throttle import LoginThrottle
 from imagerepo.services.tokens import Tokens
 from imagerepo.services.users import UserService
 from imagerepo.storage.staging import Staging
 from imagerepo.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from imagerepo.jobs.postgres_queue import ProcrastinateQueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,7 @@ class Services:
     images: ImageService
     sessions: SessionService
     readiness: Readiness | None = None  # /readyz, check-config
+    processing: ImageProcessing | None = None  # jobs: `imagerepo worker`, queue metrics
 
 
 @asynccontextmanager
@@ -56,9 +66,14 @@ async def build_services(
     clock: Clock = utc_now,
     cache: Cache | None = None,
     pool: WorkerPool | None = None,
+    run_jobs: bool = True,
 ) -> AsyncIterator[Services]:
     """Open the database (migrating an embedded one), the stores, the cache and the worker
-    pool; close them on exit. `clock`, `cache` and `pool` replace the configured ones (tests)."""
+    pool; close them on exit. `clock`, `cache` and `pool` replace the configured ones (tests).
+
+    With no `queue_url`, jobs run in this process while the services are open (`run_jobs`;
+    off for one-shot commands); with one, they go to procrastinate and `imagerepo worker`
+    runs them."""
     configure_pillow()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
@@ -75,28 +90,42 @@ async def build_services(
         else None
     )
     locks = advisory or backends.locks
+    queue = build_queue(settings)
+    jobs_task: asyncio.Task[None] | None = None
     try:
         await prepare_schema(engine)  # SQLite: migrate; PostgreSQL: check (`imagerepo migrate`)
         sessions = session_factory(engine)
         staging = Staging(settings.data_dir / "tmp")
         staging.sweep()
         cache, originals = backends.cache, backends.originals
+        image_rows = ImageRepository(sessions)
+        derivatives = Derivatives(
+            backends.derivatives,
+            originals,
+            staging,
+            pool,
+            max_image_pixels=settings.max_image_pixels,
+            locks=locks,
+        )
+        processing = ImageProcessing(
+            ImageStateRepository(sessions),
+            derivatives,
+            queue,
+            cache,
+            clock,
+            hash_in_use=image_rows.hash_in_use,
+            locks=locks,
+            lease_seconds=settings.job_lease_seconds,
+        )
         images = ImageService(
-            ImageRepository(sessions),
+            image_rows,
             # The search engine follows the database: FTS5 on SQLite, tsvector and trigrams on
             # PostgreSQL.
             PostgresSearch(sessions)
             if engine.dialect.name == "postgresql"
             else SqliteSearch(sessions),
             originals,
-            Derivatives(
-                backends.derivatives,
-                originals,
-                staging,
-                pool,
-                max_image_pixels=settings.max_image_pixels,
-                locks=locks,
-            ),
+            derivatives,
             staging,
             cache,
             pool,
@@ -104,6 +133,7 @@ async def build_services(
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
             locks=locks,
+            processing=processing,
         )
         users = UserService(
             UserRepository(sessions),
@@ -123,17 +153,54 @@ async def build_services(
         browser_sessions = SessionService(
             SessionRepository(sessions), users, clock, ttl_seconds=settings.session_ttl_seconds
         )
-        readiness = Readiness({"database": partial(ping_database, engine), **backends.checks})
+        checks: dict[str, Check] = {"database": partial(ping_database, engine), **backends.checks}
+        if queue.durable:
+            checks["queue"] = queue.ping
+        if run_jobs and not queue.durable:
+            jobs_task = asyncio.create_task(
+                processing.run(
+                    concurrency=settings.job_concurrency, sweep_seconds=settings.job_sweep_seconds
+                ),
+                name="imagerepo-jobs",
+            )
         yield Services(
             settings=settings,
             users=users,
             images=images,
             sessions=browser_sessions,
-            readiness=readiness,
+            readiness=Readiness(checks),
+            processing=processing,
         )
     finally:
+        if jobs_task is not None:
+            jobs_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await jobs_task
+        await queue.aclose()
         await engine.dispose()
         pool.shutdown()
         await backends.aclose()
         if advisory is not None:
             await advisory.aclose()
+
+
+def build_queue(settings: Settings) -> JobQueue:
+    """procrastinate on PostgreSQL with `queue_url`, else the in-process queue."""
+    if settings.queue_url is None:
+        return LocalJobQueue(retry_policy(settings))
+    return procrastinate_queue(settings, settings.queue_url)
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(settings.job_max_attempts, settings.job_retry_base_seconds)
+
+
+def procrastinate_queue(settings: Settings, url: str) -> ProcrastinateQueue:
+    from imagerepo.jobs.postgres_queue import ProcrastinateQueue  # psycopg only when used
+
+    return ProcrastinateQueue(
+        url,
+        retry_policy(settings),
+        heartbeat_seconds=settings.job_heartbeat_seconds,
+        pool_size=settings.job_concurrency + 4,  # + listener, fetcher, heartbeat, enqueues
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from tests.images import make_image
 
@@ -40,3 +43,15 @@ def assert_error(answer: httpx.Response, status: int, code: str | None = None) -
     assert body["error"]["message"]
     if code is not None:
         assert body["error"]["code"] == code, body
+
+
+@asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client talking to `app` in-process, its lifespan run around the client."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://imagerepo.test"
+        ) as client,
+    ):
+        yield client

@@ -9,12 +9,16 @@ and names this command), so N servers never race to migrate.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from imagerepo.cli.runner import guarded
 from imagerepo.cli.serve import DataDirOption, server_settings
+
+if TYPE_CHECKING:
+    from imagerepo.config import Settings
 
 
 @guarded
@@ -25,22 +29,37 @@ def migrate(data_dir: DataDirOption = None) -> None:
     from imagerepo.db.engine import migrate as upgrade
     from imagerepo.db.health import describe, revision
 
-    async def go() -> tuple[str | None, str | None]:
+    async def go() -> tuple[str | None, str | None, bool]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(settings.resolved_database_url)
         try:
             before = await revision(engine)
             await upgrade(engine)
-            return before, await revision(engine)
+            return before, await revision(engine), await _apply_queue_schema(settings)
         finally:
             await engine.dispose()
 
-    before, after = asyncio.run(go())
+    before, after, queue_created = asyncio.run(go())
     where = describe(settings.resolved_database_url)
     if before == after:
         typer.echo(f"{where}: already at revision {after}")
     else:
         typer.echo(f"{where}: migrated from {before or 'an empty database'} to revision {after}")
+    if queue_created:
+        typer.echo("job queue: created procrastinate's tables")
+
+
+async def _apply_queue_schema(settings: Settings) -> bool:
+    """With IMAGEREPO_QUEUE_URL: create procrastinate's tables unless they exist."""
+    if settings.queue_url is None:
+        return False
+    from imagerepo.wiring import procrastinate_queue
+
+    queue = procrastinate_queue(settings, settings.queue_url)
+    try:
+        return await queue.apply_schema()
+    finally:
+        await queue.aclose()
 
 
 @guarded

@@ -92,6 +92,14 @@ class ImageRow(Base):
         Index("ix_images_phash_band0", "phash_band0"),
         Index("ix_images_phash_band1", "phash_band1"),
         Index("ix_images_phash_band2", "phash_band2"),
+        # Images whose derivative work is not done (migration 0007): a handful of rows.
+        Index(
+            "ix_images_unready",
+            "state",
+            "state_changed_at",
+            sqlite_where=text("state <> 'ready'"),
+            postgresql_where=text("state <> 'ready'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -129,6 +137,12 @@ class ImageRow(Base):
     lens: Mapped[str | None] = mapped_column(String(255), nullable=True)
     search_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Derivative work (migration 0007, `services.processing`).
+    state: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
+    state_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    state_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class ImageTagRow(Base):

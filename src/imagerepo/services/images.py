@@ -18,6 +18,7 @@ from imagerepo.folding import fold
 from imagerepo.models import (
     Filters,
     Image,
+    ImageState,
     MonthCount,
     Page,
     Scope,
@@ -41,6 +42,7 @@ from imagerepo.services.derivatives import Derivatives, Kind
 from imagerepo.services.ids import new_id
 from imagerepo.services.image_cache import ImageCacheKeys
 from imagerepo.services.locks import Locks, StripedLocks
+from imagerepo.services.processing import ImageProcessing
 from imagerepo.services.rendering import CopyFormat, OutputFormat, full_copy_format
 from imagerepo.services.search import ImageSearch, SearchRequest, build_query, clean_tags
 from imagerepo.services.text import clean_line, clean_multiline
@@ -161,6 +163,7 @@ class ImageService:
         max_upload_bytes: int,
         max_image_pixels: int,
         locks: Locks | None = None,
+        processing: ImageProcessing | None = None,
     ) -> None:
         self._images = images
         self._search = search
@@ -176,6 +179,7 @@ class ImageService:
         # Upload and delete of the same bytes must not interleave: a delete could remove a blob
         # an upload is about to reference.
         self._lock_for = locks if locks is not None else StripedLocks()
+        self._processing = processing  # None: derivatives only on request, images born ready
 
     def receive(self) -> AbstractAsyncContextManager[StagedFile]:
         """A staged file for an incoming upload; gone on exit unless `ingest` stored it."""
@@ -224,6 +228,7 @@ class ImageService:
             metadata=analysis.metadata,
             phash=analysis.phash,
             tags=wanted_tags,
+            state=ImageState.READY if self._processing is None else ImageState.PROCESSING,
         )
         async with self._lock_for(sha256):
             stored_new_blob = await self._blobs.put(sha256, staged.path)
@@ -241,6 +246,8 @@ class ImageService:
                 raise
         await self._keys.written(new)
         await self._derivatives.save_thumbnail(sha256, analysis.thumbnail)
+        if self._processing is not None:
+            await self._processing.enqueue(new.id)  # after the commit: a job finds its row
         near = await self._similar_to(new, Viewer.of(owner), NEAR_DUPLICATE_DISTANCE, owner.id)
         return Ingested(new, outcome="created", near_duplicates=near)
 

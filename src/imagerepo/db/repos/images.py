@@ -26,6 +26,7 @@ from imagerepo.errors import Conflict
 from imagerepo.folding import fold
 from imagerepo.models import (
     Image,
+    ImageState,
     PhotoMetadata,
     Scope,
     StoredState,
@@ -56,6 +57,7 @@ def to_image(row: ImageRow, owner: str) -> Image:
         metadata=metadata,
         phash=row.phash,
         tags=tuple(row.tags or ()),
+        state=ImageState(row.state),
     )
 
 
@@ -92,6 +94,8 @@ def _row_values(new: Image) -> dict[str, Any]:
         lens=metadata.lens,
         search_text=fold(f"{new.title}\n{new.description}"),
         tags=list(new.tags),
+        state=new.state.value,
+        state_changed_at=new.created_at,
     )
 
 
