@@ -56,6 +56,9 @@ def queue_settings(tmp_path: Path, postgres_databases: Databases) -> Iterator[Se
     migrated = run_cli(settings, "migrate")
     assert migrated.returncode == 0, migrated.stderr
     assert "job queue: created procrastinate's tables" in migrated.stdout
+    checked = run_cli(settings, "check-config")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "queue: ok (postgresql+asyncpg://" in checked.stdout
     try:
         yield settings
     finally:

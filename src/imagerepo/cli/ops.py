@@ -71,14 +71,17 @@ def check_config(data_dir: DataDirOption = None) -> None:
     from imagerepo.db.engine import create_engine
     from imagerepo.db.health import describe, ping
     from imagerepo.services.readiness import Readiness
+    from imagerepo.wiring import build_queue
 
     async def go() -> dict[str, str]:
         engine = create_engine(settings.resolved_database_url)
         backends = build_backends(settings)
+        queue = build_queue(settings)
         try:
-            checks = {"database": lambda: ping(engine), **backends.checks}
+            checks = {"database": lambda: ping(engine), **backends.checks, "queue": queue.ping}
             return await Readiness(checks, timeout=10).problems()
         finally:
+            await queue.aclose()
             await backends.aclose()
             await engine.dispose()
 
@@ -87,6 +90,7 @@ def check_config(data_dir: DataDirOption = None) -> None:
         "database": describe(settings.resolved_database_url),
         "storage": settings.storage_url or f"file://{settings.data_dir}",
         "cache": _masked(settings.cache_url) if settings.cache_url else "in-process",
+        "queue": _masked(settings.queue_url) if settings.queue_url else "in-process",
     }
     for name, target in targets.items():
         if name in problems:
