@@ -138,3 +138,18 @@ async def test_an_image_deleted_while_processing_leaves_no_derivative(
         assert services.processing is not None
         await services.processing.process(created["id"])  # the job of a deleted image: no-op
     assert derivatives_on_disk(settings, created) == [False, False, False]
+
+
+async def test_an_upload_is_acknowledged_when_the_queue_is_unreachable(
+    settings: Settings,
+) -> None:
+    from tests.services import free_port
+
+    nowhere = settings.model_copy(
+        update={"queue_url": f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"}
+    )
+    async with build_services(nowhere) as services, client_on(services, nowhere) as http:
+        root = await login(http)
+        created = await upload(http, root)  # stored and answered; the sweep enqueues it later
+        assert created["state"] == "processing"
+        assert (await http.get(f"/api/v1/images/{created['id']}/preview", headers=root)).is_success

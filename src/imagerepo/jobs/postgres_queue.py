@@ -15,6 +15,7 @@ rows' driver), used only here.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import Any
 
 import procrastinate
@@ -65,6 +66,10 @@ class ProcrastinateQueue:
             try:
                 await self._app.open_async()
             except (psycopg.Error, procrastinate_errors.ProcrastinateException, OSError) as exc:
+                # The connector keeps a pool that failed to open: drop it, so that the next
+                # call tries afresh once PostgreSQL is back.
+                with suppress(psycopg.Error, procrastinate_errors.ProcrastinateException):
+                    await self._app.close_async()
                 raise ServiceUnavailable(f"job queue (PostgreSQL) failed: {exc}") from exc
             self._opened = True
 

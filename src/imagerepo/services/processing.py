@@ -35,6 +35,7 @@ from imagerepo.services.rendering import CopyFormat, full_copy_format
 log = logging.getLogger("imagerepo.jobs")
 
 _SWEEP_BATCH = 1000
+ENQUEUE_SECONDS = 5.0
 
 
 class ImageStates(Protocol):
@@ -126,9 +127,10 @@ class ImageProcessing:
         """Hand the job to the queue; if it cannot take it now, the sweep will (the row is
         `processing` and committed), so the upload that asked is not failed for it."""
         try:
-            await self.jobs.enqueue(image_id)
-        except ServiceUnavailable as exc:
-            log.warning("could not enqueue image %s (%s); the recovery sweep will", image_id, exc)
+            async with asyncio.timeout(ENQUEUE_SECONDS):  # an upload waits on this
+                await self.jobs.enqueue(image_id)
+        except (ServiceUnavailable, TimeoutError) as exc:
+            log.warning("could not enqueue image %s (%r); the recovery sweep will", image_id, exc)
 
     async def recover(self, *, everything: bool = False) -> int:
         """Re-enqueue `processing` images untouched for a lease (`everything`: all of them),
