@@ -29,6 +29,7 @@ from tests.conftest import FAST_ARGON2, ROOT_PASSWORD
 from tests.databases import Databases
 from tests.e2e.conftest import REPO
 from tests.images import make_image
+from tests.services import free_port
 
 pytestmark = pytest.mark.e2e
 SECRET = "s" * 48
@@ -92,10 +93,10 @@ def run_cli(settings: Settings, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(settings: Settings, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "imagerepo", "worker", "--concurrency", "1"],
+            [sys.executable, "-m", "imagerepo", "worker", "--concurrency", "1", *extra],
             cwd=REPO,
             env=cli_env(settings),
             stdout=out,
@@ -162,11 +163,15 @@ async def test_a_worker_process_makes_uploads_ready(
     created = [await upload(http, root, make_image(seed=n)) for n in range(3)]
     assert {c["state"] for c in created} == {"processing"}
     assert await job_states(queue_settings) == ["todo"] * 3  # the server only enqueued
-    worker = start_worker(queue_settings, tmp_path / "worker.log")
+    port = free_port()
+    worker = start_worker(queue_settings, tmp_path / "worker.log", "--metrics-port", str(port))
     try:
         for image in created:
             ready = await wait_for_state(http, root, image["id"], "ready")
             assert derivatives_on_disk(queue_settings, ready) == [True, True, True]
+        async with httpx.AsyncClient() as scraper:
+            metrics = await scraper.get(f"http://127.0.0.1:{port}/metrics")
+        assert "imagerepo_job_failures_total 0.0" in metrics.text
     finally:
         assert stop(worker) == 0, (tmp_path / "worker.log").read_text()
 

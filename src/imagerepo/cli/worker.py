@@ -31,6 +31,19 @@ def worker(
             show_default=False,
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=1,
+            max=65535,
+            help="Serve this worker's Prometheus metrics (job failures) on this port.",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_address: Annotated[
+        str, typer.Option("--metrics-address", help="Address the metrics port binds to.")
+    ] = "127.0.0.1",
     data_dir: DataDirOption = None,
 ) -> None:
     """Run job workers until stopped (needs IMAGEREPO_QUEUE_URL)."""
@@ -46,6 +59,12 @@ def worker(
 
     configure_logging(settings)
     check_schema_blocking(settings.resolved_database_url)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from imagerepo.metrics import REGISTRY
+
+        start_http_server(metrics_port, addr=metrics_address, registry=REGISTRY)
 
     async def go() -> None:
         task = asyncio.current_task()
