@@ -70,7 +70,9 @@ class LocalJobQueue:
         try:
             await handler.process(image_id)
             return
-        except Exception as exc:  # noqa: BLE001 - any failure of a job is retried, then recorded
+        except Exception as exc:  # any failure of a job is retried, then recorded
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                raise asyncio.CancelledError from exc  # stopping: a cancel turned into an error
             failures += 1
             JOB_FAILURES.inc()
             reason = f"{type(exc).__name__}: {exc}"
