@@ -64,7 +64,14 @@ class LocalJobQueue:
         while True:
             image_id, failures = await self._queue.get()
             self._waiting.discard(image_id)
-            await self._run(handler, image_id, failures)
+            job = asyncio.ensure_future(self._run(handler, image_id, failures))
+            try:
+                await asyncio.shield(job)
+            except asyncio.CancelledError:
+                # Stopping: a job is never cut in half (a render in a thread, a staged file, a
+                # lock held on the database); it is bounded, so let it finish, then stop.
+                await job
+                raise
 
     async def _run(self, handler: JobHandler, image_id: str, failures: int) -> None:
         try:
