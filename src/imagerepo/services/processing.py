@@ -138,10 +138,13 @@ class ImageProcessing:
         now = self._clock()
         older_than = now if everything else now - self._lease
         found = 0
-        while ids := await self._states.claim_stale(older_than, now, _SWEEP_BATCH):
+        while True:
+            ids = await self._states.claim_stale(older_than, now, _SWEEP_BATCH)
             for image_id in ids:
                 await self.jobs.enqueue(image_id)
             found += len(ids)
+            if len(ids) < _SWEEP_BATCH:
+                break
         stalled = await self.jobs.recover_stalled()
         if found or stalled:
             log.info(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from imagerepo.db.repos.images import to_image
@@ -53,24 +53,19 @@ class ImageStateRepository:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim_stale(self, older_than: datetime, now: datetime, limit: int) -> list[str]:
-        """Ids of `processing` images untouched since `older_than` (at most `limit`), stamped
-        `now` in the same statement, so two sweepers never both claim one."""
+        """Ids of `processing` images untouched since before `older_than` (at most `limit`),
+        stamped `now` in the same statement, so two sweepers never both claim one (and a claimed
+        image is not claimed again while `older_than` <= `now`)."""
+        untouched = or_(ImageRow.state_changed_at.is_(None), ImageRow.state_changed_at < older_than)
         stale = (
             select(ImageRow.id)
-            .where(
-                ImageRow.state == ImageState.PROCESSING.value,
-                ImageRow.state_changed_at <= older_than,
-            )
+            .where(ImageRow.state == ImageState.PROCESSING.value, untouched)
             .limit(limit)
             .scalar_subquery()
         )
         statement = (
             update(ImageRow)
-            .where(
-                ImageRow.id.in_(stale),
-                ImageRow.state == ImageState.PROCESSING.value,
-                ImageRow.state_changed_at <= older_than,
-            )
+            .where(ImageRow.id.in_(stale), ImageRow.state == ImageState.PROCESSING.value, untouched)
             .values(state_changed_at=now)
             .returning(ImageRow.id)
         )
