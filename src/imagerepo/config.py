@@ -190,6 +190,42 @@ class Settings(BaseSettings):
         description="Lifetime of a direct upload's presigned PUT (S3 only); an upload not"
         " confirmed by then is collected.",
     )
+    # Jobs (issue 10): derivative work after an upload; see services/processing.py.
+    queue_url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?(\+\w+)?://",
+        description="`postgresql://...`: jobs go to procrastinate's tables in that PostgreSQL"
+        " database (usually the library's own) and `imagerepo worker` processes run them; the"
+        " server only enqueues. Unset: jobs run inside the server process.",
+    )
+    job_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Jobs one process runs at once (the server with no queue_url; the default"
+        " of `imagerepo worker --concurrency`).",
+    )
+    job_max_attempts: int = Field(
+        5, ge=1, description="Runs of a job before its image is marked `failed`."
+    )
+    job_retry_base_seconds: int = Field(
+        2,
+        ge=0,
+        description="Backoff between runs: the n-th retry waits this ** n seconds (2: 2, 4, 8 s).",
+    )
+    job_lease_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="A `processing` image untouched this long is enqueued again (a lost job).",
+    )
+    job_sweep_seconds: float = Field(
+        120.0, gt=0, description="How often job workers look for lost and stalled jobs."
+    )
+    job_heartbeat_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="procrastinate workers' heartbeat; a job whose worker missed three is"
+        " handed out again.",
+    )
     metrics_token: SecretStr | None = Field(
         None,
         description="Bearer token that /metrics (Prometheus) requires; unset: /metrics is 404.",
@@ -240,6 +276,7 @@ class Settings(BaseSettings):
         "s3_endpoint",
         "s3_access_key",
         "s3_public_endpoint",
+        "queue_url",
         mode="before",
     )
     @classmethod

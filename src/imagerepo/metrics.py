@@ -22,6 +22,7 @@ import os
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     generate_latest,
@@ -81,4 +82,22 @@ DATABASE_CONFLICTS = Counter(
     "PostgreSQL serialization failures and deadlocks, by what followed (retried, gave_up: 503).",
     ["result"],
     registry=REGISTRY,
+)
+JOB_FAILURES = Counter(
+    "imagerepo_job_failures_total",
+    "Failed runs of image-processing jobs in this process (each retry that fails counts).",
+    registry=REGISTRY,
+)
+IMAGES_BY_STATE = Gauge(
+    "imagerepo_images",
+    "Images whose derivative work is processing (queue depth, from the database) or failed.",
+    ["state"],
+    registry=REGISTRY,
+    multiprocess_mode="livemostrecent",  # the library's count, read by whichever was scraped
+)
+JOBS_PENDING = Gauge(
+    "imagerepo_jobs_pending",
+    "Jobs waiting in the job queue (the queue's own count: in-process or procrastinate).",
+    registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
 )

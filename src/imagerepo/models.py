@@ -13,6 +13,16 @@ class Visibility(enum.StrEnum):
     PRIVATE = "private"
 
 
+class ImageState(enum.StrEnum):
+    """Where an image's derivative work stands (`services.processing`): a new upload is
+    `processing` until a job has made its preview and full-size copy, then `ready`; `failed`
+    once every retry has failed (derivatives are still made on request)."""
+
+    READY = "ready"
+    PROCESSING = "processing"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     id: str
@@ -100,6 +110,7 @@ class Image:
     metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
     phash: int | None = None
     tags: tuple[str, ...] = ()
+    state: ImageState = ImageState.READY
 
 
 @dataclass(frozen=True, slots=True)

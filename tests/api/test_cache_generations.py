@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from imagerepo.app import create_app
 from imagerepo.cache.memory import MemoryCache
 from imagerepo.config import Settings
 from imagerepo.wiring import build_services
-from tests.api.helpers import upload
+from tests.api.helpers import client_of, upload
 from tests.images import make_image
 
 
@@ -36,15 +35,13 @@ def cache() -> CountingCache:
 
 @pytest.fixture
 async def http(settings: Settings, cache: CountingCache) -> AsyncIterator[httpx.AsyncClient]:
-    async with build_services(settings, cache=cache) as services:
-        app = create_app(settings, services=services)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://imagerepo.test"
-            ) as client,
-        ):
-            yield client
+    # No job workers: an image turning `ready` is a write too, and would retire listings at
+    # moments this test does not choose.
+    async with (
+        build_services(settings, cache=cache, run_jobs=False) as services,
+        client_of(services) as client,
+    ):
+        yield client
 
 
 async def test_a_write_refreshes_only_the_listings_it_can_change(

@@ -16,12 +16,11 @@ import httpx
 import pytest
 from PIL import Image
 
-from imagerepo.app import create_app
 from imagerepo.config import Settings
 from imagerepo.services.pixel_budget import PixelBudget
 from imagerepo.wiring import build_services
 from imagerepo.workers import WorkerPool
-from tests.api.helpers import assert_error, upload
+from tests.api.helpers import assert_error, client_of, upload
 from tests.bombs import PNG_SIGNATURE, gif_bomb, png_bomb, png_chunk
 
 MIB = 1 << 20
@@ -35,18 +34,15 @@ def budget() -> PixelBudget:
 
 @pytest.fixture
 async def http(settings: Settings, budget: PixelBudget) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on services whose worker pool reserves from `budget` (overrides conftest's)."""
+    """The app on services whose worker pool reserves from `budget` (overrides conftest's).
+    No job workers: these tests watch the budget of on-request decodes alone."""
     pool = WorkerPool(2, budget=budget)
     try:
-        async with build_services(settings, pool=pool) as services:
-            app = create_app(settings, services=services)
-            async with (
-                app.router.lifespan_context(app),
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url="http://imagerepo.test"
-                ) as client,
-            ):
-                yield client
+        async with (
+            build_services(settings, pool=pool, run_jobs=False) as services,
+            client_of(services) as client,
+        ):
+            yield client
     finally:
         pool.shutdown()
 

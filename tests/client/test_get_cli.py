@@ -75,13 +75,15 @@ async def test_dash_writes_only_the_bytes_to_stdout(
     run: Run, uploaded: tuple[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     image_id, data = uploaded
-    monkeypatch.chdir(tmp_path)
-    before = files_under(tmp_path)
+    work = tmp_path / "work"  # not tmp_path itself: the server's jobs write into its data dir
+    work.mkdir()
+    monkeypatch.chdir(work)
+    before = files_under(work)
     result = await run("get", image_id, "-o", "-")
     assert result.exit_code == 0, result.stderr
     assert result.stdout_bytes == data
-    assert files_under(tmp_path) == before  # no file named "-"
-    assert not os.path.exists(tmp_path / "-")
+    assert files_under(work) == before  # no file named "-"
+    assert not os.path.exists(work / "-")
 
 
 async def test_dash_for_an_unknown_id_is_an_error_and_no_bytes(run: Run) -> None:

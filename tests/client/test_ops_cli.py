@@ -28,6 +28,7 @@ def test_migrate_then_check_config(tmp_path: Path) -> None:
         f"database: ok (sqlite+aiosqlite:///{data}/imagerepo.db)",
         f"storage: ok (file://{data})",
         "cache: ok (in-process)",
+        "queue: ok (in-process)",
     ]
 
 

@@ -96,6 +96,12 @@ class ImageOut(BaseModel):
         "", description="The thumbnail under a URL that changes with the bytes and visibility."
     )
     preview_url: str = Field("", description="The preview, versioned like `thumbnail_url`.")
+    state: Literal["ready", "processing", "failed"] = Field(
+        "ready",
+        description="Derivative work after the upload: `processing` until a job has made the"
+        " preview and full-size copy, `failed` after its last retry (both are then still made"
+        " on request).",
+    )
 
     @classmethod
     def of(cls, image: Image, viewer: Viewer) -> ImageOut:
@@ -125,6 +131,7 @@ def image_fields(image: Image, viewer: Viewer) -> dict[str, Any]:
         "tags": list(image.tags),
         "thumbnail_url": f"/api/v1/images/{image.id}/thumbnail?v={version}",
         "preview_url": f"/api/v1/images/{image.id}/preview?v={version}",
+        "state": image.state.value,
     }
 
 

@@ -9,6 +9,7 @@
     imagerepo admin reset-password         on the server's machine, no login   admin.py
     imagerepo migrate / check-config       schema; can it reach its services   ops.py
     imagerepo gc                           remove unreferenced originals       gc.py
+    imagerepo worker                       job workers (scaled profile)        worker.py
 
 `runner.py` holds what every command shares: the one-line error contract, the client session
 and the consoles. Server code is imported only by `serve` and `admin`, inside the commands, so
@@ -20,7 +21,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from imagerepo.cli import admin, gc, images, ops, search, serve, session, upload, users
+from imagerepo.cli import admin, gc, images, ops, search, serve, session, upload, users, worker
 
 app = typer.Typer(
     name="imagerepo",
@@ -44,6 +45,7 @@ app.add_typer(admin.app, name="admin")
 app.command()(ops.migrate)
 app.command()(gc.gc)
 app.command("check-config")(ops.check_config)
+app.command()(worker.worker)
 app.command()(session.login)
 app.command()(session.logout)
 app.command()(session.whoami)

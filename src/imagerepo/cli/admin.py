@@ -48,7 +48,7 @@ def reset_password(
     async def go() -> None:
         from imagerepo.wiring import build_services
 
-        async with build_services(settings) as services:
+        async with build_services(settings, run_jobs=False) as services:  # jobs: the server's
             await services.users.reset_password(name, password)
 
     asyncio.run(go())

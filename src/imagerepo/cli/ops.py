@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from imagerepo.cli.runner import guarded
 from imagerepo.cli.serve import DataDirOption, metrics_dir_problem, server_settings
+
+if TYPE_CHECKING:
+    from imagerepo.config import Settings
 
 
 @guarded
@@ -26,22 +30,37 @@ def migrate(data_dir: DataDirOption = None) -> None:
     from imagerepo.db.engine import migrate as upgrade
     from imagerepo.db.health import describe, revision
 
-    async def go() -> tuple[str | None, str | None]:
+    async def go() -> tuple[str | None, str | None, bool]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(settings.resolved_database_url)
         try:
             before = await revision(engine)
             await upgrade(engine)
-            return before, await revision(engine)
+            return before, await revision(engine), await _apply_queue_schema(settings)
         finally:
             await engine.dispose()
 
-    before, after = asyncio.run(go())
+    before, after, queue_created = asyncio.run(go())
     where = describe(settings.resolved_database_url)
     if before == after:
         typer.echo(f"{where}: already at revision {after}")
     else:
         typer.echo(f"{where}: migrated from {before or 'an empty database'} to revision {after}")
+    if queue_created:
+        typer.echo("job queue: created procrastinate's tables")
+
+
+async def _apply_queue_schema(settings: Settings) -> bool:
+    """With IMAGEREPO_QUEUE_URL: create procrastinate's tables unless they exist."""
+    if settings.queue_url is None:
+        return False
+    from imagerepo.wiring import procrastinate_queue
+
+    queue = procrastinate_queue(settings, settings.queue_url)
+    try:
+        return await queue.apply_schema()
+    finally:
+        await queue.aclose()
 
 
 @guarded
@@ -56,14 +75,17 @@ def check_config(data_dir: DataDirOption = None) -> None:
     from imagerepo.db.engine import create_engine
     from imagerepo.db.health import describe, ping
     from imagerepo.services.readiness import Readiness
+    from imagerepo.wiring import build_queue
 
     async def go() -> dict[str, str]:
         engine = create_engine(settings.resolved_database_url)
         backends = build_backends(settings)
+        queue = build_queue(settings)
         try:
-            checks = {"database": lambda: ping(engine), **backends.checks}
+            checks = {"database": lambda: ping(engine), **backends.checks, "queue": queue.ping}
             return await Readiness(checks, timeout=10).problems()
         finally:
+            await queue.aclose()
             await backends.aclose()
             await engine.dispose()
 
@@ -72,6 +94,7 @@ def check_config(data_dir: DataDirOption = None) -> None:
         "database": describe(settings.resolved_database_url),
         "storage": settings.storage_url or f"file://{settings.data_dir}",
         "cache": _masked(settings.cache_url) if settings.cache_url else "in-process",
+        "queue": _masked(settings.queue_url) if settings.queue_url else "in-process",
     }
     for name, target in targets.items():
         if name in problems:

@@ -56,6 +56,7 @@ class ImageJSON(TypedDict):
     taken_at: NotRequired[str | None]
     metadata: NotRequired[PhotoMetadataJSON]
     tags: NotRequired[list[str]]
+    state: NotRequired[str]  # ready, processing or failed (servers since job workers)
     distance: NotRequired[int]  # similar-image answers only
 
 

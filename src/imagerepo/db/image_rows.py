@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, FromClause, Select, String, select, type_c
 
 from imagerepo.db.repos.users import as_utc
 from imagerepo.db.tables import ImageRow, UserRow
-from imagerepo.models import Image, PhotoMetadata, Visibility
+from imagerepo.models import Image, ImageState, PhotoMetadata, Visibility
 
 _Raw = String()
 
@@ -42,6 +42,7 @@ PLAIN = (
 #: `image_of` by C parsers, a third of the cost of SQLAlchemy's result processors per row.
 CONVERTED = (
     ImageRow.visibility,
+    ImageRow.state,
     type_coerce(ImageRow.created_at, _Raw).label("created_at"),
     type_coerce(ImageRow.taken_at, _Raw).label("taken_at"),
     type_coerce(ImageRow.photo_metadata, _Raw).label("photo_metadata"),
@@ -78,6 +79,7 @@ def image_of(row: Any) -> Image:
         **{name: values[name] for name in _PLAIN_NAMES},
         owner=values["owner_name"],
         visibility=Visibility(values["visibility"]),
+        state=ImageState(values["state"]),
         created_at=_moment(values["created_at"]),
         taken_at=_moment(taken_at) if taken_at is not None else None,
         metadata=PhotoMetadata.from_dict(dict(_json(values["photo_metadata"]) or {})),

@@ -55,8 +55,8 @@ def _sqlstate(context: ExceptionContext) -> str:
 
 
 def _translate(context: ExceptionContext) -> None:
-    if context.is_pre_ping:
-        return
+    if context.is_pre_ping or not isinstance(context.original_exception, Exception):
+        return  # a cancelled task's CancelledError must stay one, or the cancel is lost
     state = _sqlstate(context)
     if state in RETRYABLE:
         raise TransactionConflict(

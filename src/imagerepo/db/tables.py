@@ -83,7 +83,7 @@ class ImageRow(Base):
         Index("ix_images_owner_vis_size", "owner_id", "visibility", "size", "upload_key"),
         # Timeline buckets: counted from the index alone.
         Index("ix_images_vis_month", "visibility", "local_month"),
-        # A timeline filtered by camera make counts only that make's entries (migration 0007).
+        # A timeline filtered by camera make counts only that make's entries (migration 0008).
         Index("ix_images_vis_make_month", "visibility", text("lower(camera_make)"), "local_month"),
         Index("ix_images_owner_vis_month", "owner_id", "visibility", "local_month"),
         Index("ix_images_sha256", "sha256"),
@@ -94,6 +94,14 @@ class ImageRow(Base):
         Index("ix_images_phash_band0", "phash_band0"),
         Index("ix_images_phash_band1", "phash_band1"),
         Index("ix_images_phash_band2", "phash_band2"),
+        # Images whose derivative work is not done (migration 0009): a handful of rows.
+        Index(
+            "ix_images_unready",
+            "state",
+            "state_changed_at",
+            sqlite_where=text("state <> 'ready'"),
+            postgresql_where=text("state <> 'ready'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -131,6 +139,12 @@ class ImageRow(Base):
     lens: Mapped[str | None] = mapped_column(String(255), nullable=True)
     search_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # Derivative work (migration 0009, `services.processing`).
+    state: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
+    state_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    state_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class ImageTagRow(Base):
@@ -151,7 +165,7 @@ class ImageMonthCountRow(Base):
     keep it in step in the same transaction (migration 0006)."""
 
     __tablename__ = "image_month_counts"
-    # The public branch reads only public rows, in month order (migration 0007).
+    # The public branch reads only public rows, in month order (migration 0008).
     __table_args__ = (
         Index("ix_image_month_counts_vis_month", "visibility", "local_month", "count"),
     )

@@ -2,8 +2,9 @@
 with strong ETags.
 
 The thumbnail comes out of the ingest decode for free and is saved right after the upload; the
-preview, the full-size copy others get instead of the original (and any JPEG variant) are made on
-first request, under a per-key lock so a burst of requests renders each once. A missing
+preview and the full-size copy others get instead of the original are made by the upload's job
+(`services.processing`), or on first request if that comes first (and any JPEG variant on
+request), under a per-key lock so a burst of requests and jobs renders each once. A missing
 derivative is never an error: it is simply made again.
 
 Rendering is a `CostlyJob`: the pool reserves the bytes the decode will hold from the pixel

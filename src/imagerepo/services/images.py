@@ -18,6 +18,7 @@ from imagerepo.folding import fold
 from imagerepo.models import (
     Filters,
     Image,
+    ImageState,
     MonthCount,
     Page,
     Scope,
@@ -41,6 +42,7 @@ from imagerepo.services.cursors import encode_position
 from imagerepo.services.derivatives import Derivatives, Kind
 from imagerepo.services.ids import new_id
 from imagerepo.services.image_cache import ImageCacheKeys
+from imagerepo.services.processing import ImageProcessing
 from imagerepo.services.rendering import CopyFormat, OutputFormat, full_copy_format
 from imagerepo.services.search import ImageSearch, SearchRequest, build_query, clean_tags
 from imagerepo.services.text import clean_line, clean_multiline
@@ -160,6 +162,7 @@ class ImageService:
         max_upload_bytes: int,
         max_image_pixels: int,
         refs: BlobReferences,
+        processing: ImageProcessing | None = None,
     ) -> None:
         self._images = images
         self._search = search
@@ -175,6 +178,7 @@ class ImageService:
         # Upload and delete of the same bytes, in any process: claims and reference rows in
         # the database decide which blobs may go (services/blob_refs.py), not locks.
         self._refs = refs
+        self._processing = processing  # None: derivatives only on request, images born ready
 
     def receive(self) -> AbstractAsyncContextManager[StagedFile]:
         """A staged file for an incoming upload; gone on exit unless `ingest` stored it."""
@@ -226,6 +230,7 @@ class ImageService:
             metadata=analysis.metadata,
             phash=analysis.phash,
             tags=wanted_tags,
+            state=ImageState.READY if self._processing is None else ImageState.PROCESSING,
         )
         try:
             async with self._refs.claimed(sha256, staged.size):  # before the bytes are written
@@ -242,6 +247,8 @@ class ImageService:
             raise
         await self._keys.written(new)
         await self._derivatives.save_thumbnail(sha256, analysis.thumbnail)
+        if self._processing is not None:
+            await self._processing.enqueue(new.id)  # after the commit: a job finds its row
         near = await self._similar_to(new, Viewer.of(owner), NEAR_DUPLICATE_DISTANCE, owner.id)
         return Ingested(new, outcome="created", near_duplicates=near)
 

@@ -71,6 +71,8 @@ def _row_values(new: Image) -> dict[str, Any]:
         lens=metadata.lens,
         search_text=fold(f"{new.title}\n{new.description}"),
         tags=list(new.tags),
+        state=new.state.value,
+        state_changed_at=new.created_at,
     )
 
 
