@@ -243,6 +243,7 @@ async def test_limits_are_checked_before_any_url_is_given(
     assert_error(await api.post("/api/v1/uploads", json={**bad, "sha256": "a" * 64}), 401)
 
 
+@pytest.mark.embedded_only("needs the library on local storage; the scaled profile is on S3")
 async def test_local_storage_answers_409(http: httpx.AsyncClient, login: Login) -> None:
     body = {"filename": "x.jpg", "size": 10, "sha256": "a" * 64}
     headers = await login("root", ROOT_PASSWORD)  # `root` here is the S3 app's
