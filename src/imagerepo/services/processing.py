@@ -89,7 +89,7 @@ class ImageProcessing:
         self._keys = ImageCacheKeys(cache)
         self._clock = clock
         self._hash_in_use = hash_in_use
-        self._locks = locks  # the upload/delete lock of `ImageService`, by sha256
+        self._locks = locks  # by sha256: two jobs on the same bytes clean up one at a time
         self._lease = timedelta(seconds=lease_seconds)
 
     async def process(self, image_id: str) -> None:
@@ -101,8 +101,10 @@ class ImageProcessing:
             await self._derivatives.get(image, kind, fmt)
         async with self._locks(image.sha256):
             if await self._states.get_any(image_id) is None:
-                # Deleted while we rendered: the delete may have cleaned up before our files
-                # landed. Under its lock, do what it would have done.
+                # Deleted while we rendered: the delete freed the bytes and their derivatives
+                # (services/blob_refs.py) before ours landed. If no image names the bytes now,
+                # remove what we made; should a new upload of the same bytes race this, its
+                # derivatives are simply made again (on request, or by its own job).
                 if not await self._hash_in_use(image.sha256):
                     await self._derivatives.delete_all(image.sha256)
                 return
