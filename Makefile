@@ -25,8 +25,9 @@ run: $(STAMP)
 
 ## make test: dev dependencies, lint, types, then the whole suite with coverage on the embedded
 ## profile (SQLite, blobs in the data folder, in-process cache), then the API (ingest, search)
-## and end-to-end tests again on the scaled profile (PostgreSQL, S3 on SeaweedFS, Redis: the
-## tests start them on loopback; docs/deploy.md)
+## and end-to-end tests again on the scaled profile (PostgreSQL, S3 on SeaweedFS, Redis, and
+## job workers as processes of their own beside the end-to-end servers: the tests start them
+## on loopback; docs/deploy.md)
 test: $(DEV_STAMP) lint typecheck
 	$(BIN)/python -m pytest --cov --cov-report= -q
 	$(BIN)/python -m pytest --profile=scaled --cov --cov-append --cov-report=term -q tests/api tests/e2e

@@ -113,13 +113,36 @@ def server(
     module_database_url: str | None,
     module_backend_env: dict[str, str],
 ) -> Iterator[LiveServer]:
+    backend_env = dict(module_backend_env)
+    if module_backend_env and module_database_url:
+        # The scaled profile: jobs in procrastinate's tables, run by a worker process of their own.
+        backend_env["IMAGEREPO_QUEUE_URL"] = module_database_url
     live = LiveServer(
         home=tmp_path_factory.mktemp("live"),
         database_url=module_database_url,
-        backend_env=module_backend_env,
+        backend_env=backend_env,
     )
+    worker = None
+    if "IMAGEREPO_QUEUE_URL" in backend_env:
+        migrated = live.run("-m", "imagerepo", "migrate")  # makes procrastinate's tables
+        assert migrated.returncode == 0, migrated.stderr
+        with (live.home / "worker.log").open("ab") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "imagerepo", "worker"],
+                cwd=REPO,
+                env=live.env,
+                stdout=log,
+                stderr=log,
+            )
     live.start()
     try:
         yield live
     finally:
         live.stop()
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                assert worker.wait(timeout=30) == 0, (live.home / "worker.log").read_text()
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
