@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import secrets
 import signal
 import subprocess
@@ -23,19 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from PIL import Image as PILImage
 from pydantic import SecretStr
 
 from imagerepo.backends import build_blob_stores
 from imagerepo.config import Settings
-from imagerepo.jobs.postgres_queue import conninfo
 from imagerepo.services.derivatives import derivative_key
 from imagerepo.services.rendering import full_copy_format
 from tests.databases import Databases
 from tests.e2e.conftest import REPO, LiveServer
+from tests.e2e.test_job_workers import job_states, noisy_png, stop
 from tests.images import make_image
 from tests.services import NginxFactory, S3Service
 
@@ -124,6 +121,7 @@ def cluster(
     settings = Settings(
         data_dir=home / "reader",
         database_url=url,
+        queue_url=url,
         storage_url=shared["IMAGEREPO_STORAGE_URL"],
         s3_endpoint=s3_service.endpoint,
         s3_access_key=s3_service.access_key,
@@ -193,33 +191,6 @@ async def derivatives_in_bucket(settings: Settings, image: dict[str, Any]) -> li
         key = derivative_key(image["sha256"], kind, copy)  # type: ignore[arg-type]
         found.append(await store.exists(key))
     return found
-
-
-async def job_states(settings: Settings) -> list[str]:
-    connection = await asyncpg.connect(conninfo(str(settings.database_url)))
-    try:
-        rows = await connection.fetch("SELECT status::text FROM procrastinate_jobs ORDER BY id")
-        return [row[0] for row in rows]
-    finally:
-        await connection.close()
-
-
-def noisy_png(seed: int) -> bytes:
-    """A picture that takes the worker a while to render (noise does not compress)."""
-    picture = PILImage.effect_noise((2400, 1800), 50 + seed).convert("RGB")
-    out = io.BytesIO()
-    picture.save(out, "PNG", compress_level=1)
-    return out.getvalue()
-
-
-def stop(worker: subprocess.Popen[bytes]) -> int:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            return worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-    return worker.wait()
 
 
 async def test_uploads_through_two_servers_behind_nginx_with_a_job_worker(
