@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from imagerepo.db.image_rows import image_of, select_images
+from imagerepo.db.retry import retried
 from imagerepo.db.tables import ImageRow
 from imagerepo.models import Image, ImageState
 
@@ -26,6 +27,7 @@ class ImageStateRepository:
             found = (await session.execute(query)).first()
             return image_of(found) if found else None
 
+    @retried
     async def move(
         self,
         image_id: str,
@@ -48,6 +50,7 @@ class ImageStateRepository:
             await session.commit()
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    @retried
     async def claim_stale(self, older_than: datetime, now: datetime, limit: int) -> list[str]:
         """Ids of `processing` images untouched since before `older_than` (at most `limit`),
         stamped `now` in the same statement, so two sweepers never both claim one (and a claimed
