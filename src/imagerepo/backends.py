@@ -9,6 +9,7 @@ on a network; `checks` are what `/readyz` and `imagerepo check-config` ask.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -34,6 +35,8 @@ from imagerepo.storage.s3_incoming import S3Incoming
 
 #: Cached values that are not in `imagerepo.models` (which the codec registers whole).
 EXTRA_CACHED_TYPES: tuple[type, ...] = (TokenHolder,)
+
+log = logging.getLogger("imagerepo")
 
 
 @dataclass
@@ -74,11 +77,22 @@ def build_backends(settings: Settings, *, cache: Cache | None = None) -> Backend
 
 
 def build_cache(settings: Settings, redis: aioredis.Redis | None) -> Cache:
+    """Redis when configured; else an in-process cache, except on PostgreSQL: a database other
+    processes share (servers, job workers) whose writes an in-process cache would not see, so
+    a change made through one process could be served stale by another for the entry's TTL."""
     if settings.cache_size == 0 or settings.cache_ttl_seconds == 0:
         return NoCache()
     if redis is not None:
         return RedisCache(redis, settings.cache_ttl_seconds, codec=JsonCodec(EXTRA_CACHED_TYPES))
+    if shared_database(settings):
+        log.info("no cache: PostgreSQL without IMAGEREPO_CACHE_URL (set a Redis URL to cache)")
+        return NoCache()
     return MemoryCache(settings.cache_size, settings.cache_ttl_seconds)
+
+
+def shared_database(settings: Settings) -> bool:
+    """True when other processes may write the same library (a PostgreSQL database)."""
+    return settings.resolved_database_url.startswith("postgresql")
 
 
 def build_blob_stores(settings: Settings) -> tuple[BlobStore, BlobStore]:
