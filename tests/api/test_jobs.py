@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
+from imagerepo.backends import build_blob_stores
 from imagerepo.config import Settings
 from imagerepo.models import Image
 from imagerepo.services.derivatives import derivative_key
@@ -40,7 +42,9 @@ async def wait_for_state(
         await asyncio.sleep(0.02)
 
 
-def derivatives_on_disk(settings: Settings, body: dict[str, Any]) -> list[bool]:
+async def derivatives_stored(settings: Settings, body: dict[str, Any]) -> list[bool]:
+    """Which of the job's derivatives are in the library's derivative store (the data folder,
+    or the bucket on the scaled profile)."""
     image = Image(
         id=body["id"],
         owner_id="",
@@ -56,11 +60,8 @@ def derivatives_on_disk(settings: Settings, body: dict[str, Any]) -> list[bool]:
         height=0,
         created_at=body["created_at"],
     )
-    found = []
-    for kind, fmt in wanted(image):
-        key = derivative_key(image.sha256, kind, fmt)
-        found.append((settings.derivative_dir / key[:2] / key[2:4] / key).exists())
-    return found
+    _, store = build_blob_stores(settings)
+    return [await store.exists(derivative_key(image.sha256, k, f)) for k, f in wanted(image)]
 
 
 @asynccontextmanager
@@ -82,11 +83,12 @@ async def test_an_upload_is_processing_then_ready_with_its_derivatives(
     created = await upload(http, alice)
     assert created["state"] == "processing"  # acknowledged: bytes, row and thumbnail are kept
     ready = await wait_for_state(http, alice, created["id"], "ready")
-    assert derivatives_on_disk(settings, ready) == [True, True, True]
+    assert await derivatives_stored(settings, ready) == [True, True, True]
     listing = (await http.get("/api/v1/images", headers=alice)).json()
     assert [item["state"] for item in listing["items"]] == ["ready"]
 
 
+@pytest.mark.embedded_only("breaks the derivative folder in the data folder")
 async def test_a_job_that_keeps_failing_leaves_the_image_failed(settings: Settings) -> None:
     failing = settings.model_copy(
         update={
@@ -121,7 +123,7 @@ async def test_a_job_lost_with_its_process_is_found_again_at_start(settings: Set
     async with build_services(settings) as services, client_on(services, settings) as http:
         root = await login(http)
         ready = await wait_for_state(http, root, image_id, "ready")
-    assert derivatives_on_disk(settings, ready) == [True, True, True]
+    assert await derivatives_stored(settings, ready) == [True, True, True]
 
 
 async def test_an_image_deleted_while_processing_leaves_no_derivative(
@@ -136,7 +138,7 @@ async def test_an_image_deleted_while_processing_leaves_no_derivative(
         assert (await http.delete(f"/api/v1/images/{created['id']}", headers=root)).is_success
         assert services.processing is not None
         await services.processing.process(created["id"])  # the job of a deleted image: no-op
-    assert derivatives_on_disk(settings, created) == [False, False, False]
+    assert await derivatives_stored(settings, created) == [False, False, False]
 
 
 async def test_an_upload_is_acknowledged_when_the_queue_is_unreachable(

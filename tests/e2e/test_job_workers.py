@@ -24,7 +24,7 @@ from imagerepo.config import Settings
 from imagerepo.jobs.postgres_queue import conninfo
 from imagerepo.wiring import build_services
 from tests.api.helpers import upload
-from tests.api.test_jobs import client_on, derivatives_on_disk, login, wait_for_state
+from tests.api.test_jobs import client_on, derivatives_stored, login, wait_for_state
 from tests.conftest import FAST_ARGON2, ROOT_PASSWORD
 from tests.databases import Databases
 from tests.e2e.conftest import REPO
@@ -168,7 +168,7 @@ async def test_a_worker_process_makes_uploads_ready(
     try:
         for image in created:
             ready = await wait_for_state(http, root, image["id"], "ready")
-            assert derivatives_on_disk(queue_settings, ready) == [True, True, True]
+            assert await derivatives_stored(queue_settings, ready) == [True, True, True]
         async with httpx.AsyncClient() as scraper:
             metrics = await scraper.get(f"http://127.0.0.1:{port}/metrics")
         assert "imagerepo_job_failures_total 0.0" in metrics.text
@@ -197,6 +197,6 @@ async def test_a_worker_killed_mid_job_loses_no_derivative(
     try:
         for image in created:
             ready = await wait_for_state(http, root, image["id"], "ready")
-            assert derivatives_on_disk(queue_settings, ready) == [True, True, True]
+            assert await derivatives_stored(queue_settings, ready) == [True, True, True]
     finally:
         assert stop(second) == 0, log.read_text()
