@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,7 +35,7 @@ from imagerepo.services.rendering import (
     full_copy_format,
 )
 from imagerepo.storage.base import BlobStore, OpenBlob
-from imagerepo.storage.staging import Staging
+from imagerepo.storage.staging import StagedFile, Staging
 from imagerepo.workers import WorkerPool
 
 log = logging.getLogger("imagerepo")
@@ -108,20 +108,43 @@ class Derivatives:
             for fmt in FORMATS:
                 await self._store.delete(derivative_key(sha256, kind, fmt))
 
+    async def make_all(self, image: Image, wanted: Sequence[tuple[Kind, CopyFormat]]) -> None:
+        """Make each of `wanted` that is missing (a job's work). A remote original is fetched
+        once for all of them, not once per derivative as `get` would."""
+        keys = {derivative_key(image.sha256, kind, fmt): (kind, fmt) for kind, fmt in wanted}
+        missing = [key for key in keys if not await self._store.exists(key)]
+        if not missing:
+            return
+        if self._originals.local_path(image.sha256) is not None:
+            for key in missing:
+                await self.get(image, *keys[key])
+            return
+        async with self._staging.file(max_bytes=1 << 62) as original:
+            await self._fetch_original(image.sha256, original)
+            for key in missing:
+                kind, fmt = keys[key]
+                async with self._locks(key):
+                    if not await self._store.exists(key):
+                        await self._render_from(original.path, key, SIZES[kind], fmt)
+
     async def _render(self, sha256: str, key: str, box: int, fmt: CopyFormat) -> None:
+        local = self._originals.local_path(sha256)
+        if local is not None:
+            await self._render_from(local, key, box, fmt)
+            return
+        async with self._staging.file(max_bytes=1 << 62) as original:
+            await self._fetch_original(sha256, original)
+            await self._render_from(original.path, key, box, fmt)
+
+    async def _fetch_original(self, sha256: str, into: StagedFile) -> None:
+        async for chunk in self._originals.get(sha256):
+            await into.write(chunk)
+        await into.finish()
+
+    async def _render_from(self, source: Path, key: str, box: int, fmt: CopyFormat) -> None:
         """Render into a staged file (in the pool, under the pixel budget), then move it in."""
         async with self._staging.file(max_bytes=1 << 62) as out:
-            local = self._originals.local_path(sha256)
-            if local is not None:
-                await self._pool.run(render_file, local, self._max_image_pixels, box, fmt, out.path)
-            else:
-                async with self._staging.file(max_bytes=1 << 62) as original:
-                    async for chunk in self._originals.get(sha256):
-                        await original.write(chunk)
-                    await original.finish()
-                    await self._pool.run(
-                        render_file, original.path, self._max_image_pixels, box, fmt, out.path
-                    )
+            await self._pool.run(render_file, source, self._max_image_pixels, box, fmt, out.path)
             await out.finish()  # the render wrote the file by name; this syncs and closes it
             await self._store.put(key, out.path)
 

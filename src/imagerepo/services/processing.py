@@ -97,8 +97,7 @@ class ImageProcessing:
         image = await self._states.get_any(image_id)
         if image is None or image.state is ImageState.READY:
             return
-        for kind, fmt in wanted(image):
-            await self._derivatives.get(image, kind, fmt)
+        await self._derivatives.make_all(image, wanted(image))
         async with self._locks(image.sha256):
             if await self._states.get_any(image_id) is None:
                 # Deleted while we rendered: the delete freed the bytes and their derivatives
