@@ -111,13 +111,13 @@ class Derivatives:
     async def make_all(self, image: Image, wanted: Sequence[tuple[Kind, CopyFormat]]) -> None:
         """Make each of `wanted` that is missing (a job's work). A remote original is fetched
         once for all of them, not once per derivative as `get` would."""
+        if self._originals.local_path(image.sha256) is not None:
+            for kind, fmt in wanted:
+                await self.get(image, kind, fmt)  # checks for each whether it exists
+            return
         keys = {derivative_key(image.sha256, kind, fmt): (kind, fmt) for kind, fmt in wanted}
         missing = [key for key in keys if not await self._store.exists(key)]
         if not missing:
-            return
-        if self._originals.local_path(image.sha256) is not None:
-            for key in missing:
-                await self.get(image, *keys[key])
             return
         async with self._staging.file(max_bytes=1 << 62) as original:
             await self._fetch_original(image.sha256, original)
